@@ -1,0 +1,223 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sts_record.c: the "_mta-sts" TXT record (RFC 8461 section 3.1).
+ *
+ * Decisions (docs/conformance.md): the key decides the grammar (A-1: an
+ * "id" or a later "v" with a bad value makes the record invalid); for a
+ * duplicated field the first wins (R8461-15) with a warning; WSP before
+ * the first ";" is accepted with a warning (A-2) except by the RRset
+ * prefix filter, which applies only when several records came back.
+ */
+#include <string.h>
+
+#include "mtasts/sts_record.h"
+#include "util/cclass.h"
+#include "util/txtrec.h"
+
+#define STS_VERSION "v=STSv1"
+#define STS_PREFIX "v=STSv1;"
+
+/* Check an id value (1*32 ALPHA / DIGIT); report the first problem. */
+static bool
+id_ok(const struct mtasts__txtfield *f, struct mtasts_diags *d)
+{
+	size_t i;
+	char what[32];
+
+	if (f->valuelen == 0) {
+		mtasts_diags_add(d, MTASTS_SEV_ERROR, MTASTS_ESYNTAX, 0,
+		    (unsigned)f->valueoff + 1, "id", "the id is empty (it "
+		    "must be 1 to 32 letters or digits)");
+		return false;
+	}
+	for (i = 0; i < f->valuelen; i++) {
+		unsigned char c = (unsigned char)f->value[i];
+
+		if (!mtasts__cc_alnum(c)) {
+			mtasts__cc_describe(c, what, sizeof(what));
+			mtasts_diags_add(d, MTASTS_SEV_ERROR, MTASTS_ESYNTAX,
+			    0, (unsigned)(f->valueoff + i) + 1, "id",
+			    "%s at column %zu is not allowed in an id (only "
+			    "letters A-Z, a-z and digits 0-9)", what,
+			    f->valueoff + i + 1);
+			return false;
+		}
+	}
+	if (f->valuelen > MTASTS_STS_ID_MAX) {
+		mtasts_diags_add(d, MTASTS_SEV_ERROR, MTASTS_ESYNTAX, 0,
+		    (unsigned)f->valueoff + 1, "id", "the id has %zu "
+		    "characters; at most 32 are allowed", f->valuelen);
+		return false;
+	}
+	return true;
+}
+
+/* Copy the first error added since index from into *err. */
+static int
+first_error(const struct mtasts_diags *d, size_t from,
+    struct mtasts_error *err)
+{
+	size_t k;
+
+	for (k = from; k < d->count; k++) {
+		const struct mtasts_diag *dg = &d->item[k];
+
+		if (dg->severity != MTASTS_SEV_ERROR)
+			continue;
+		return mtasts_error_set(err, MTASTS_ESYNTAX,
+		    "invalid MTA-STS TXT record: %s%s%s",
+		    dg->field[0] ? dg->field : "", dg->field[0] ? ": " : "",
+		    dg->msg);
+	}
+	return mtasts_error_set(err, MTASTS_ESYNTAX,
+	    "invalid MTA-STS TXT record");
+}
+
+int
+mtasts_sts_record_parse(const char *txt, size_t len,
+    struct mtasts_sts_record *out, struct mtasts_diags *diags,
+    struct mtasts_error *err)
+{
+	struct mtasts__txtrec r;
+	struct mtasts__txtfield f;
+	struct mtasts_sts_record rec;
+	size_t count0 = diags ? diags->count : 0;
+	unsigned bad = 0;
+	bool have_id = false, saw_id = false;
+	struct mtasts_diags local;
+	struct mtasts_diags *d = diags;
+
+	if (out != NULL)
+		memset(out, 0, sizeof(*out));
+	if (txt == NULL && len > 0)
+		return mtasts_error_set(err, MTASTS_EINVAL, "no record text");
+	if (len > MTASTS_TXT_RECORD_MAX) {
+		mtasts_diags_add(diags, MTASTS_SEV_ERROR, MTASTS_ETOOBIG, 0, 0,
+		    NULL, "the record is %zu bytes long; the limit is %u",
+		    len, MTASTS_TXT_RECORD_MAX);
+		return mtasts_error_set(err, MTASTS_ETOOBIG, "the record is "
+		    "%zu bytes long; the limit is %u", len,
+		    MTASTS_TXT_RECORD_MAX);
+	}
+	if (d == NULL) {
+		/* Still count errors to decide validity. */
+		mtasts_diags_init(&local);
+		d = &local;
+	}
+	memset(&rec, 0, sizeof(rec));
+	if (!mtasts__txtrec_begin(&r, txt ? txt : "", len, STS_VERSION, d))
+		goto done;
+	if (r.noncanonical) {
+		rec.noncanonical = 1;
+		mtasts_diags_add(d, MTASTS_SEV_WARNING, MTASTS_ESYNTAX, 0,
+		    (unsigned)strlen(STS_VERSION) + 1, "v", "whitespace "
+		    "before the first \";\": valid, but when the name has "
+		    "several TXT records this one is discarded (write "
+		    "\"v=STSv1;\")");
+	}
+	while (mtasts__txtrec_next(&r, &f, d)) {
+		if (strcmp(f.key, "id") == 0) {
+			saw_id = true;
+			if (!id_ok(&f, d)) {
+				bad++;
+			} else if (have_id) {
+				mtasts_diags_add(d, MTASTS_SEV_WARNING,
+				    MTASTS_ESYNTAX, 0,
+				    (unsigned)f.nameoff + 1, "id",
+				    "duplicate id ignored; the first one "
+				    "(\"%s\") is used", rec.id);
+			} else {
+				memcpy(rec.id, f.value, f.valuelen);
+				rec.id[f.valuelen] = '\0';
+				have_id = true;
+			}
+		} else if (strcmp(f.key, "v") == 0) {
+			if (f.valuelen != 5 || memcmp(f.value, "STSv1", 5)) {
+				bad++;
+				mtasts_diags_add(d, MTASTS_SEV_ERROR,
+				    MTASTS_ESYNTAX, 0,
+				    (unsigned)f.valueoff + 1, "v",
+				    "a second \"v\" field with the value "
+				    "\"%.*s\" (only STSv1 exists)",
+				    (int)(f.valuelen > 40 ? 40 : f.valuelen),
+				    f.value);
+			} else {
+				mtasts_diags_add(d, MTASTS_SEV_WARNING,
+				    MTASTS_ESYNTAX, 0,
+				    (unsigned)f.nameoff + 1, "v",
+				    "duplicate \"v=STSv1\" ignored");
+			}
+		} else {
+			if (!mtasts__txtrec_ext_value_ok(&f, d))
+				bad++;
+			else
+				rec.extensions++;
+		}
+	}
+	if (!saw_id && r.errors == 0) {
+		mtasts_diags_add(d, MTASTS_SEV_ERROR, MTASTS_ESYNTAX, 0, 0,
+		    "id", "the record has no \"id\" field (add one, e.g. "
+		    "\"id=20240101a\": 1 to 32 letters or digits)");
+		bad++;
+	}
+done:
+	if (bad > 0 || r.errors > 0)
+		return first_error(d, count0, err);
+	if (out != NULL)
+		*out = rec;
+	return MTASTS_OK;
+}
+
+int
+mtasts_sts_rrset_select(const char *const *txt, const size_t *lens, size_t n,
+    struct mtasts_sts_record *out, struct mtasts_diags *diags,
+    struct mtasts_error *err)
+{
+	size_t i, kept = 0, which = 0;
+	size_t plen = strlen(STS_PREFIX);
+
+	if (out != NULL)
+		memset(out, 0, sizeof(*out));
+	if (n > 0 && (txt == NULL || lens == NULL))
+		return mtasts_error_set(err, MTASTS_EINVAL, "no records");
+	if (n == 0) {
+		mtasts_diags_add(diags, MTASTS_SEV_ERROR, MTASTS_ENOTFOUND, 0,
+		    0, NULL, "no TXT record at _mta-sts");
+		return mtasts_error_set(err, MTASTS_ENOTFOUND,
+		    "no TXT record at _mta-sts");
+	}
+	if (n == 1)
+		return mtasts_sts_record_parse(txt[0], lens[0], out, diags,
+		    err);
+	for (i = 0; i < n; i++) {
+		if (txt[i] != NULL && lens[i] >= plen &&
+		    memcmp(txt[i], STS_PREFIX, plen) == 0) {
+			kept++;
+			which = i;
+		} else if (txt[i] != NULL && lens[i] > strlen(STS_VERSION) &&
+		    memcmp(txt[i], STS_VERSION, strlen(STS_VERSION)) == 0) {
+			mtasts_diags_add(diags, MTASTS_SEV_WARNING,
+			    MTASTS_ESYNTAX, 0, 0, NULL, "TXT record %zu of "
+			    "%zu starts with \"v=STSv1\" but not with "
+			    "\"v=STSv1;\", so it is discarded (RFC 8461 "
+			    "section 3.1)", i + 1, n);
+		}
+	}
+	if (kept == 0) {
+		mtasts_diags_add(diags, MTASTS_SEV_ERROR, MTASTS_ENOTFOUND, 0,
+		    0, NULL, "none of the %zu TXT records begins with "
+		    "\"v=STSv1;\"", n);
+		return mtasts_error_set(err, MTASTS_ENOTFOUND, "none of the "
+		    "%zu TXT records begins with \"v=STSv1;\"", n);
+	}
+	if (kept > 1) {
+		mtasts_diags_add(diags, MTASTS_SEV_ERROR, MTASTS_EMULTIPLE, 0,
+		    0, NULL, "%zu TXT records begin with \"v=STSv1;\"; "
+		    "exactly one is allowed, so the domain has no usable "
+		    "MTA-STS record", kept);
+		return mtasts_error_set(err, MTASTS_EMULTIPLE, "%zu TXT "
+		    "records begin with \"v=STSv1;\"", kept);
+	}
+	return mtasts_sts_record_parse(txt[which], lens[which], out, diags,
+	    err);
+}

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * NAME
+ *	txtrec 3h (internal)
+ * SUMMARY
+ *	field splitter shared by the "_mta-sts" and "_smtp._tls" records
+ * DESCRIPTION
+ *	Both records have the shape
+ *	    version 1*(*WSP ";" *WSP name "=" value) [*WSP ";" *WSP]
+ *	(RFC 8461 section 3.1, RFC 8460 section 3). No value may contain a
+ *	raw ";", so the record splits exactly at ";". The splitter checks
+ *	the version, the delimiters, empty fields and the field names
+ *	(ALPHA / DIGIT, then up to 31 of ALPHA / DIGIT / "_" / "-" / "."),
+ *	reports every problem into the caller's diags and hands each
+ *	well-formed name=value to the caller, who checks the value.
+ */
+#ifndef MTASTS_UTIL_TXTREC_H
+#define MTASTS_UTIL_TXTREC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "mtasts/diag.h"
+
+#define MTASTS__TXT_NAME_MAX 32
+
+struct mtasts__txtfield {
+	const char *name;	/* not NUL-terminated */
+	size_t namelen;
+	const char *value;	/* may be empty; not NUL-terminated */
+	size_t valuelen;
+	size_t nameoff;		/* 0-based byte offset of name in record */
+	size_t valueoff;	/* 0-based byte offset of value */
+	char key[MTASTS__TXT_NAME_MAX + 1]; /* NUL-terminated copy of name */
+};
+
+struct mtasts__txtrec {
+	const char *txt;
+	size_t len;
+	size_t pos;		/* start of the next segment */
+	unsigned fields;	/* name=value fields returned so far */
+	unsigned segments;	/* non-empty segments seen after the version */
+	unsigned errors;	/* structural errors found */
+	bool noncanonical;	/* WSP between the version and ";" */
+	bool done;
+};
+
+/*
+ * Start splitting txt (len bytes); version is the literal the record
+ * must begin with ("v=STSv1"). Structural errors are added to d.
+ * Returns false when the version is wrong (then nothing else is parsed).
+ */
+bool mtasts__txtrec_begin(struct mtasts__txtrec *r, const char *txt,
+    size_t len, const char *version, struct mtasts_diags *d);
+
+/*
+ * Fetch the next well-formed field into *f. Malformed fields are
+ * reported into d and skipped. Returns false at the end of the record.
+ */
+bool mtasts__txtrec_next(struct mtasts__txtrec *r,
+    struct mtasts__txtfield *f, struct mtasts_diags *d);
+
+/*
+ * Check an extension value (1*(%x21-3A / %x3C / %x3E-7E)); on failure
+ * add an error naming the field and the offending byte. Returns validity.
+ */
+bool mtasts__txtrec_ext_value_ok(const struct mtasts__txtfield *f,
+    struct mtasts_diags *d);
+
+#endif
