@@ -41,7 +41,9 @@ enum mtasts_err {
 	MTASTS_EINTERNAL = -17,	  /* broken invariant inside the library */
 	MTASTS_ECANCELED = -18,	  /* operation canceled by the caller */
 	MTASTS_EIO = -19,	  /* local I/O error (file, socket) */
-	MTASTS_ERR_LAST_ = -19	  /* keep equal to the lowest code */
+	MTASTS_EAGAIN = -20,	  /* incomplete input: feed more bytes */
+	MTASTS_ESTORE = -21,	  /* persistent store unavailable/failed */
+	MTASTS_ERR_LAST_ = -21	  /* keep equal to the lowest code */
 };
 
 /* What a caller should do about an error. */

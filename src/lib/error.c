@@ -36,6 +36,8 @@ static const struct errinfo errtab[] = {
 	{"MTASTS_EINTERNAL", "internal error", MTASTS_CLASS_PERM},
 	{"MTASTS_ECANCELED", "canceled", MTASTS_CLASS_TEMP},
 	{"MTASTS_EIO", "I/O error", MTASTS_CLASS_TEMP},
+	{"MTASTS_EAGAIN", "incomplete input", MTASTS_CLASS_TEMP},
+	{"MTASTS_ESTORE", "store unavailable", MTASTS_CLASS_TEMP},
 };
 
 static const struct errinfo *
