@@ -1,0 +1,686 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# lab.sh: the test "internet" of mtasts: an authoritative DNS server (NSD)
+# for the zone test. and an HTTPS server (nginx) for every policy host,
+# all on 127.0.0.0/8. Everything is generated afresh on each start from
+# scenarios.bash (see README.md in this directory).
+#
+#   lab.sh start     generate and start (env LAB_BULK=N adds N domains)
+#   lab.sh stop      stop the servers started by the last start
+#   lab.sh status    exit 0 if both servers run, 3 otherwise
+#   lab.sh tsv       print scenarios.tsv (generated from scenarios.bash)
+#
+# Usually run through run-in-lab.sh, which gives the lab its own network
+# and mount namespaces so that ports 53 and 443 are free.
+set -euo pipefail
+export LC_ALL=C
+
+LAB_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+LAB_DIR=${MTASTS_LAB_DIR:-/tmp/mtasts-lab}
+LAB_DNS_ADDR=${LAB_DNS_ADDR:-127.0.0.1}
+LAB_DNS_PORT=${LAB_DNS_PORT:-53}
+LAB_BULK=${LAB_BULK:-0}
+LAB_BULK_CHUNK=${LAB_BULK_CHUNK:-100}
+LAB_START_TIMEOUT=${LAB_START_TIMEOUT:-20}
+LAB_NGINX_MODULES=${LAB_NGINX_MODULES:-/usr/lib/nginx/modules}
+LAB_PROBE_ADDR=127.0.0.8	# internal readiness probe
+LAB_BULK_ADDR=127.0.0.9		# shared by all bulk policy hosts
+LAB_FIRST_HOST=10		# scenario N gets 127.0.0.(10 + N)
+TTL=300
+
+die() {
+	printf 'lab: %s\n' "$*" >&2
+	exit 1
+}
+
+# ---------------------------------------------------------------------------
+# Scenario table: the functions used by scenarios.bash.
+
+S_N=0
+declare -a S_DOMAIN=() S_RESULT=() S_FAILURE=() S_MODE=() S_REGEX=() \
+	S_DESC=() S_ADDR=() S_TXT=() S_TXTSET=() S_ZONE=() S_HOST=() \
+	S_CERT=() S_PROTO=() S_CIPH=() S_BODY=() S_BODYSET=() S_LOC=() \
+	S_SRV=() S_BROKEN=()
+
+# Address number n (10, 11, ...) -> 127.0.x.y
+lab_addr() {
+	printf '127.0.%d.%d' $(($1 / 256)) $(($1 % 256))
+}
+
+cur() {
+	# load_scenarios fills in defaults with I and D preset (CUR_FIXED=1).
+	[[ -z ${CUR_FIXED:-} ]] || return 0
+	((S_N > 0)) || die "scenarios.bash: '$1' before the first scenario"
+	I=$((S_N - 1))
+	D=${S_DOMAIN[I]}
+}
+
+scenario() {
+	(($# == 6)) || die "scenario: need 6 fields, got $#: $*"
+	local f
+	for f in "$@"; do
+		[[ $f != *[$'\t\n\r']* && -n $f ]] ||
+			die "scenario $1: empty field or field with tab/newline"
+	done
+	[[ $1 =~ ^[a-z0-9]([a-z0-9.-]*[a-z0-9])?\.test$ ]] ||
+		die "scenario $1: domain must be a lower-case name under .test"
+	[[ $2 =~ ^(policy|no-policy|temperror|error)$ ]] ||
+		die "scenario $1: bad result '$2'"
+	[[ $3 =~ ^(-|sts-policy-fetch-error|sts-policy-invalid|sts-webpki-invalid)$ ]] ||
+		die "scenario $1: bad failure '$3'"
+	[[ $4 =~ ^(-|enforce|testing|none)$ ]] ||
+		die "scenario $1: bad mode '$4'"
+	local i=$S_N
+	for ((f = 0; f < i; f++)); do
+		[[ ${S_DOMAIN[f]} != "$1" ]] || die "scenario $1: defined twice"
+	done
+	S_DOMAIN[i]=$1 S_RESULT[i]=$2 S_FAILURE[i]=$3 S_MODE[i]=$4
+	S_REGEX[i]=$5 S_DESC[i]=$6
+	S_ADDR[i]=$(lab_addr $((LAB_FIRST_HOST + i)))
+	S_TXT[i]='' S_TXTSET[i]=0 S_ZONE[i]='' S_HOST[i]=serve S_CERT[i]=ok
+	S_PROTO[i]='TLSv1.2 TLSv1.3' S_CIPH[i]='' S_BODY[i]='' S_BODYSET[i]=0
+	S_LOC[i]='' S_SRV[i]='' S_BROKEN[i]=''
+	S_N=$((i + 1))
+}
+
+# One zone-file character-string: quoted, with \" \\ and \DDD escapes.
+zone_string() {
+	local s=$1 out='' c k
+	((${#s} <= 255)) || die "TXT string longer than 255 bytes: $s"
+	for ((k = 0; k < ${#s}; k++)); do
+		c=${s:k:1}
+		case $c in
+		'"' | '\') out+="\\$c" ;;
+		[[:print:]]) out+=$c ;;
+		*) out+=$(printf '\\%03d' "'$c") ;;
+		esac
+	done
+	printf '"%s"' "$out"
+}
+
+txt() {
+	cur txt
+	(($# > 0)) || die "$D: txt needs at least one string"
+	local s line=''
+	for s in "$@"; do line+=" $(zone_string "$s")"; done
+	((S_TXTSET[I])) || S_TXT[I]=''
+	S_TXTSET[I]=1
+	S_TXT[I]+="_mta-sts.$D. $TTL IN TXT$line"$'\n'
+}
+
+no_txt() {
+	cur no_txt
+	S_TXTSET[I]=1 S_TXT[I]=''
+}
+
+rr() {
+	cur rr
+	(($# >= 3)) || die "$D: rr OWNER TYPE RDATA..."
+	local owner=${1//\{d\}/$D} type=$2
+	shift 2
+	local rdata="$*"
+	S_ZONE[I]+="$owner $TTL IN $type ${rdata//\{d\}/$D}"$'\n'
+}
+
+host() {
+	cur host
+	[[ $1 =~ ^(serve|none|nodata|refused|plain)$ ]] ||
+		die "$D: bad host kind '$1'"
+	S_HOST[I]=$1
+}
+
+cert() {
+	cur cert
+	[[ $1 =~ ^(ok|wrongname|cn-only|expired|notyet|untrusted|wildcard|partialwild|chain|nochain)$ ]] ||
+		die "$D: bad cert kind '$1'"
+	S_CERT[I]=$1
+}
+
+tls() {
+	cur tls
+	S_PROTO[I]=$1 S_CIPH[I]=${2:-}
+}
+
+body_raw() {
+	cur body_raw
+	S_BODY[I]=$1 S_BODYSET[I]=1
+}
+
+# Sets JOINED to the arguments after $1, each followed by $1 (no command
+# substitution: it would drop the final line end).
+join_lines() {
+	local term=$1 l
+	shift
+	JOINED=''
+	for l in "$@"; do JOINED+="$l$term"; done
+}
+
+body_crlf() {
+	cur body_crlf
+	join_lines $'\r\n' "$@"
+	body_raw "$JOINED"
+}
+
+body_lf() {
+	cur body_lf
+	join_lines $'\n' "$@"
+	body_raw "$JOINED"
+}
+
+body_pad() {
+	cur body_pad
+	local want=$1 b k=0 line
+	join_lines $'\n' "version: STSv1" "mode: enforce" "mx: mx1.$D" \
+		"max_age: 86400"
+	b=$JOINED
+	while ((${#b} < want)); do
+		k=$((k + 1))
+		printf -v line 'x-pad%06d: %0100d' "$k" 0
+		b+="$line"$'\n'
+	done
+	body_raw "${b:0:want}"
+}
+
+nginx() {
+	cur nginx
+	local d
+	for d in "$@"; do S_LOC[I]+="		$d"$'\n'; done
+}
+
+server() {
+	cur server
+	local d
+	for d in "$@"; do S_SRV[I]+="	$d"$'\n'; done
+}
+
+# Policy lines for the echo module (mode from the MODE column).
+echo_policy() {
+	local mode=${S_MODE[I]}
+	[[ $mode != - ]] || mode=enforce
+	nginx "echo \"mode: $mode\";" "echo \"mx: mx1.$D\";" \
+		'echo "max_age: 86400";'
+}
+
+drip() {
+	cur drip
+	local k
+	nginx 'echo "version: STSv1";' 'echo_flush;'
+	for ((k = 1; k <= $1; k++)); do
+		nginx 'echo_sleep 1;' "echo \"x-drip$k: $k\";" 'echo_flush;'
+	done
+	echo_policy
+}
+
+stall() {
+	cur stall
+	nginx "echo_sleep $1;" 'echo "version: STSv1";'
+	echo_policy
+}
+
+huge_headers() {
+	cur huge_headers
+	local k value
+	printf -v value "%0$2d" 0
+	for ((k = 1; k <= $1; k++)); do
+		nginx "add_header X-Lab-Fill-$k $value;"
+	done
+}
+
+broken_zone() {
+	cur broken_zone
+	S_BROKEN[I]+="${1//\{d\}/$D} "
+}
+
+load_scenarios() {
+	# shellcheck source=tests/lab/scenarios.bash
+	. "$LAB_SRC/scenarios.bash"
+	((S_N > 0)) || die "no scenarios in scenarios.bash"
+	local i mode CUR_FIXED=1
+	for ((i = 0; i < S_N; i++)); do
+		I=$i D=${S_DOMAIN[i]}
+		if ((!S_TXTSET[i])); then
+			local id=${D//[^a-z0-9]/}
+			txt "v=STSv1; id=${id:0:31}1"
+		fi
+		if ((!S_BODYSET[i])); then
+			mode=${S_MODE[i]}
+			[[ $mode != - ]] || mode=enforce
+			if [[ $mode == none ]]; then
+				body_crlf "version: STSv1" "mode: none" "max_age: 86400"
+			else
+				body_crlf "version: STSv1" "mode: $mode" "mx: mx1.$D" \
+					"mx: *.mx.$D" "max_age: 86400"
+			fi
+		fi
+	done
+}
+
+cmd_tsv() {
+	load_scenarios
+	local i
+	printf 'domain\tresult\tfailure\tmode\treason_regex\tdescription\n'
+	for ((i = 0; i < S_N; i++)); do
+		printf '%s\t%s\t%s\t%s\t%s\t%s\n' "${S_DOMAIN[i]}" \
+			"${S_RESULT[i]}" "${S_FAILURE[i]}" "${S_MODE[i]}" \
+			"${S_REGEX[i]}" "${S_DESC[i]}"
+	done
+}
+
+# ---------------------------------------------------------------------------
+# Certificates. One EC P-256 key for all leaves (fast); per-run CAs.
+
+SERIAL=1000
+OSSL_CNF=
+CA_CNF=
+
+ca_new() { # name cn [issuer]
+	local name=$1 cn=$2 issuer=${3:-}
+	local out=$LAB_DIR/ca/$name
+	if [[ -z $issuer ]]; then
+		openssl req -x509 -config "$OSSL_CNF" -newkey ec \
+			-pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$out.key" \
+			-subj "/CN=$cn" -days 30 \
+			-addext basicConstraints=critical,CA:TRUE \
+			-addext keyUsage=critical,keyCertSign,cRLSign \
+			-out "$out.pem" 2>>"$LAB_DIR/logs/openssl.log"
+	else
+		SERIAL=$((SERIAL + 1))
+		openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
+			-out "$out.key" 2>>"$LAB_DIR/logs/openssl.log"
+		openssl req -x509 -config "$OSSL_CNF" -new -key "$out.key" \
+			-subj "/CN=$cn" -days 30 -set_serial "$SERIAL" \
+			-CA "$LAB_DIR/ca/$issuer.pem" -CAkey "$LAB_DIR/ca/$issuer.key" \
+			-addext basicConstraints=critical,CA:TRUE,pathlen:0 \
+			-addext keyUsage=critical,keyCertSign,cRLSign \
+			-out "$out.pem" 2>>"$LAB_DIR/logs/openssl.log"
+	fi
+}
+
+leaf() { # out cn san(or "") issuer
+	local out=$1 cn=$2 san=$3 issuer=$4
+	local -a ext=(-addext extendedKeyUsage=serverAuth
+		-addext keyUsage=critical,digitalSignature)
+	[[ -z $san ]] || ext+=(-addext "subjectAltName=$san")
+	SERIAL=$((SERIAL + 1))
+	openssl req -x509 -config "$OSSL_CNF" -new -key "$LAB_DIR/ca/leaf.key" \
+		-subj "/CN=$cn" "${ext[@]}" -days 30 -set_serial "$SERIAL" \
+		-CA "$LAB_DIR/ca/$issuer.pem" -CAkey "$LAB_DIR/ca/$issuer.key" \
+		-out "$out" 2>>"$LAB_DIR/logs/openssl.log"
+}
+
+leaf_dated() { # out host start end (openssl ca: no faketime needed)
+	local out=$1 host=$2 start=$3 end=$4 csr=$LAB_DIR/ca/dated.csr
+	openssl req -new -config "$OSSL_CNF" -key "$LAB_DIR/ca/leaf.key" \
+		-subj "/CN=$host" -addext "subjectAltName=DNS:$host" \
+		-addext extendedKeyUsage=serverAuth -out "$csr" \
+		2>>"$LAB_DIR/logs/openssl.log"
+	openssl ca -batch -config "$CA_CNF" -notext -startdate "$start" \
+		-enddate "$end" -in "$csr" -out "$out" \
+		>>"$LAB_DIR/logs/openssl.log" 2>&1
+}
+
+make_cert() { # host kind out
+	local host=$1 kind=$2 out=$3 base=${1#mta-sts.}
+	case $kind in
+	ok) leaf "$out" "$host" "DNS:$host" ca ;;
+	wildcard) leaf "$out" "*.$base" "DNS:*.$base" ca ;;
+	partialwild) leaf "$out" "mta*.$base" "DNS:mta*.$base" ca ;;
+	wrongname)
+		leaf "$out" www.elsewhere.test DNS:www.elsewhere.test ca ;;
+	cn-only) leaf "$out" "$host" "" ca ;;
+	expired) leaf_dated "$out" "$host" 20200101000000Z 20200401000000Z ;;
+	notyet) leaf_dated "$out" "$host" 20490101000000Z 20491231000000Z ;;
+	untrusted) leaf "$out" "$host" "DNS:$host" rogue ;;
+	chain)
+		leaf "$out.leaf" "$host" "DNS:$host" inter
+		cat "$out.leaf" "$LAB_DIR/ca/inter.pem" >"$out"
+		;;
+	nochain) leaf "$out" "$host" "DNS:$host" inter ;;
+	esac
+}
+
+write_ossl_configs() {
+	OSSL_CNF=$LAB_DIR/ca/req.cnf
+	CA_CNF=$LAB_DIR/ca/ca.cnf
+	printf '%s\n' '[req]' 'distinguished_name = dn' 'prompt = no' \
+		'[dn]' 'CN = unused' >"$OSSL_CNF"
+	mkdir -p "$LAB_DIR/ca/issued"
+	: >"$LAB_DIR/ca/index.txt"
+	echo 5000 >"$LAB_DIR/ca/serial"
+	cat >"$CA_CNF" <<EOF
+[ca]
+default_ca = lab_ca
+[lab_ca]
+database = $LAB_DIR/ca/index.txt
+new_certs_dir = $LAB_DIR/ca/issued
+serial = $LAB_DIR/ca/serial
+certificate = $LAB_DIR/ca/ca.pem
+private_key = $LAB_DIR/ca/ca.key
+default_md = sha256
+policy = pol_any
+unique_subject = no
+copy_extensions = copy
+[pol_any]
+commonName = supplied
+EOF
+}
+
+# ---------------------------------------------------------------------------
+# Generation.
+
+nginx_server() { # listen server_names cert docroot protocols ciphers extra loc
+	local listen=$1 names=$2 crt=$3 root=$4 proto=$5 ciph=$6 srv=$7 loc=$8
+	printf '    server {\n'
+	if [[ -n $crt ]]; then
+		printf '\tlisten %s:443 ssl;\n' "$listen"
+		printf '\tssl_certificate "%s";\n' "$crt"
+		printf '\tssl_certificate_key "%s";\n' "$LAB_DIR/ca/leaf.key"
+		printf '\tssl_protocols %s;\n' "$proto"
+		[[ -z $ciph ]] || printf '\tssl_ciphers "%s";\n' "$ciph"
+	else
+		printf '\tlisten %s:443;\n' "$listen"
+	fi
+	printf '\tserver_name %s;\n' "$names"
+	printf '\troot "%s";\n' "$root"
+	printf '%s' "$srv"
+	printf '\tlocation = /.well-known/mta-sts.txt {\n%s\t}\n' "$loc"
+	printf '\tlocation / { return 404; }\n'
+	printf '    }\n'
+}
+
+gen_scenarios() { # appends to zone ($1) and nginx servers ($2)
+	local zone=$1 servers=$2 i d h www crt z
+	for ((i = 0; i < S_N; i++)); do
+		d=${S_DOMAIN[i]} h=mta-sts.${S_DOMAIN[i]}
+		{
+			printf '; %s\n' "$d"
+			printf '%s' "${S_TXT[i]}" "${S_ZONE[i]}"
+			case ${S_HOST[i]} in
+			serve | refused | plain)
+				printf '%s. %s IN A %s\n' "$h" "$TTL" "${S_ADDR[i]}" ;;
+			nodata)
+				printf '%s. %s IN TXT "no address here"\n' "$h" "$TTL" ;;
+			none) ;;
+			esac
+		} >>"$zone"
+		for z in ${S_BROKEN[i]}; do BROKEN_ZONES+=("$z"); done
+		case ${S_HOST[i]} in serve | plain) ;; *) continue ;; esac
+		www=$LAB_DIR/www/$d
+		mkdir -p "$www/.well-known"
+		printf '%s' "${S_BODY[i]}" >"$www/.well-known/mta-sts.txt"
+		crt=
+		if [[ ${S_HOST[i]} == serve ]]; then
+			crt=$LAB_DIR/certs/$h.pem
+			make_cert "$h" "${S_CERT[i]}" "$crt"
+		fi
+		nginx_server "${S_ADDR[i]}" "$h" "$crt" "$www" "${S_PROTO[i]}" \
+			"${S_CIPH[i]}" "${S_SRV[i]}" "${S_LOC[i]}" >>"$servers"
+	done
+}
+
+gen_bulk() { # zone servers
+	local zone=$1 servers=$2 n=$LAB_BULK c first last names san www
+	[[ $n =~ ^[0-9]+$ ]] || die "LAB_BULK must be a number"
+	((n > 0)) || return 0
+	((n <= 99999)) || die "LAB_BULK is at most 99999"
+	www=$LAB_DIR/www/bulk
+	mkdir -p "$www/.well-known"
+	printf 'version: STSv1\r\nmode: enforce\r\nmx: *.mx.bulk.test\r\nmax_age: 86400\r\n' \
+		>"$www/.well-known/mta-sts.txt"
+	awk -v n="$n" 'BEGIN { for (k = 1; k <= n; k++) printf "bulk%05d.test\n", k }' \
+		>"$LAB_DIR/bulk-domains.txt"
+	awk -v ttl="$TTL" -v a="$LAB_BULK_ADDR" '{
+		printf "_mta-sts.%s. %s IN TXT \"v=STSv1; id=bulk1\"\n", $0, ttl
+		printf "mta-sts.%s. %s IN A %s\n", $0, ttl, a }' \
+		"$LAB_DIR/bulk-domains.txt" >>"$zone"
+	for ((first = 1; first <= n; first += LAB_BULK_CHUNK)); do
+		last=$((first + LAB_BULK_CHUNK - 1))
+		((last <= n)) || last=$n
+		names=$(awk -v f="$first" -v l="$last" 'BEGIN {
+			for (k = f; k <= l; k++) printf " mta-sts.bulk%05d.test", k }')
+		san=$(printf '%s' "${names# }" | sed 's/^/DNS:/; s/ /,DNS:/g')
+		c=$LAB_DIR/certs/bulk-$first.pem
+		leaf "$c" "mta-sts.bulk$(printf %05d "$first").test" "$san" ca
+		nginx_server "$LAB_BULK_ADDR" "${names# }" "$c" "$www" \
+			'TLSv1.2 TLSv1.3' '' '' '' >>"$servers"
+	done
+}
+
+write_nsd_conf() {
+	local z
+	cat >"$LAB_DIR/nsd/nsd.conf" <<EOF
+server:
+	ip-address: $LAB_DNS_ADDR
+	port: $LAB_DNS_PORT
+	do-ip6: no
+	server-count: 1
+	username: ""
+	chroot: ""
+	zonesdir: "$LAB_DIR/nsd"
+	database: ""
+	zonelistfile: "$LAB_DIR/nsd/zone.list"
+	xfrdfile: "$LAB_DIR/nsd/xfrd.state"
+	xfrdir: "$LAB_DIR/nsd"
+	pidfile: "$LAB_DIR/nsd/nsd.pid"
+	logfile: "$LAB_DIR/logs/nsd.log"
+	verbosity: 1
+	hide-version: yes
+remote-control:
+	control-enable: no
+zone:
+	name: "test."
+	zonefile: "test.zone"
+EOF
+	for z in "${BROKEN_ZONES[@]}"; do
+		# The zone file is never written: NSD serves SERVFAIL for it.
+		printf 'zone:\n\tname: "%s"\n\tzonefile: "missing-%s.zone"\n' \
+			"$z" "$z" >>"$LAB_DIR/nsd/nsd.conf"
+	done
+}
+
+write_nginx_conf() { # servers-file
+	cat >"$LAB_DIR/nginx/nginx.conf" <<EOF
+load_module "$LAB_NGINX_MODULES/ngx_http_echo_module.so";
+daemon on;
+worker_processes 1;
+worker_rlimit_nofile 20000;
+pid "$LAB_DIR/nginx/nginx.pid";
+lock_file "$LAB_DIR/nginx/nginx.lock";
+error_log "$LAB_DIR/logs/nginx-error.log" notice;
+events { worker_connections 8192; }
+http {
+    access_log "$LAB_DIR/logs/nginx-access.log";
+    client_body_temp_path "$LAB_DIR/nginx/body";
+    proxy_temp_path "$LAB_DIR/nginx/proxy";
+    fastcgi_temp_path "$LAB_DIR/nginx/fastcgi";
+    uwsgi_temp_path "$LAB_DIR/nginx/uwsgi";
+    scgi_temp_path "$LAB_DIR/nginx/scgi";
+    types { }
+    default_type text/plain;
+    server_tokens off;
+    keepalive_timeout 10s;
+    server_names_hash_max_size 262144;
+    server_names_hash_bucket_size 128;
+EOF
+	cat "$1" >>"$LAB_DIR/nginx/nginx.conf"
+	printf '}\n' >>"$LAB_DIR/nginx/nginx.conf"
+}
+
+# ---------------------------------------------------------------------------
+# Processes.
+
+pid_alive() { # pid comm ("nsd" also matches "nsd: main")
+	local state
+	[[ $1 =~ ^[0-9]+$ && -r /proc/$1/stat ]] || return 1
+	local comm
+	comm=$(cat "/proc/$1/comm" 2>/dev/null) || return 1
+	[[ $comm == "$2" || $comm == "$2:"* ]] || return 1
+	state=$(sed 's/^.*) \(.\).*/\1/' "/proc/$1/stat" 2>/dev/null) || return 1
+	[[ $state != Z ]]
+}
+
+pidfile_alive() { # file comm
+	[[ -s $1 ]] && pid_alive "$(cat "$1")" "$2"
+}
+
+stop_pidfile() { # file comm
+	local pid k
+	[[ -s $1 ]] || return 0
+	pid=$(cat "$1")
+	if pid_alive "$pid" "$2"; then
+		kill -TERM "$pid" 2>/dev/null || true
+		for ((k = 0; k < 50; k++)); do
+			pid_alive "$pid" "$2" || break
+			sleep 0.1
+		done
+		if pid_alive "$pid" "$2"; then
+			kill -KILL "$pid" 2>/dev/null || true
+			sleep 0.1
+		fi
+	fi
+	rm -f "$1"
+}
+
+cmd_stop() {
+	[[ -d $LAB_DIR ]] || return 0
+	stop_pidfile "$LAB_DIR/nginx/nginx.pid" nginx
+	stop_pidfile "$LAB_DIR/nsd/nsd.pid" nsd
+	rm -f "$LAB_DIR/env"
+}
+
+cmd_status() {
+	local rc=0
+	if pidfile_alive "$LAB_DIR/nsd/nsd.pid" nsd; then
+		echo "nsd: running (pid $(cat "$LAB_DIR/nsd/nsd.pid")) on $LAB_DNS_ADDR@$LAB_DNS_PORT"
+	else
+		echo "nsd: not running"
+		rc=3
+	fi
+	if pidfile_alive "$LAB_DIR/nginx/nginx.pid" nginx; then
+		echo "nginx: running (pid $(cat "$LAB_DIR/nginx/nginx.pid"))"
+	else
+		echo "nginx: not running"
+		rc=3
+	fi
+	return $rc
+}
+
+start_failed() { # message log...
+	local msg=$1 f
+	shift
+	printf 'lab: start failed: %s\n' "$msg" >&2
+	for f in "$@"; do
+		[[ -s $f ]] || continue
+		printf -- '--- %s (last 30 lines)\n' "$f" >&2
+		tail -n 30 "$f" >&2
+	done
+	cmd_stop
+	exit 1
+}
+
+wait_ready() {
+	local deadline=$((SECONDS + LAB_START_TIMEOUT)) grace=$((SECONDS + 2))
+	local nsdlog=$LAB_DIR/logs/nsd.log ngxlog=$LAB_DIR/logs/nginx-error.log
+	until [[ -n $(dig +short +time=1 +tries=1 -p "$LAB_DNS_PORT" \
+		"@$LAB_DNS_ADDR" SOA test. 2>/dev/null) ]]; do
+		pidfile_alive "$LAB_DIR/nsd/nsd.pid" nsd || ((SECONDS < grace)) ||
+			start_failed "nsd is not running" "$nsdlog"
+		((SECONDS < deadline)) ||
+			start_failed "nsd does not answer on $LAB_DNS_ADDR@$LAB_DNS_PORT" "$nsdlog"
+		sleep 0.1
+	done
+	until curl -sS -o /dev/null --max-time 2 --cacert "$LAB_DIR/ca/ca.pem" \
+		--resolve "mta-sts.probe.test:443:$LAB_PROBE_ADDR" \
+		https://mta-sts.probe.test/.well-known/mta-sts.txt 2>/dev/null; do
+		((SECONDS < deadline)) ||
+			start_failed "nginx does not answer on $LAB_PROBE_ADDR:443" "$ngxlog"
+		sleep 0.1
+	done
+}
+
+cmd_start() {
+	local t
+	for t in nsd nsd-checkconf nsd-checkzone nginx openssl dig curl awk; do
+		command -v "$t" >/dev/null || die "missing tool: $t"
+	done
+	[[ $LAB_DNS_ADDR == 127.* ]] || die "LAB_DNS_ADDR must be in 127.0.0.0/8"
+	[[ -f $LAB_NGINX_MODULES/ngx_http_echo_module.so ]] ||
+		die "no nginx echo module in $LAB_NGINX_MODULES"
+	[[ -n $LAB_DIR && $LAB_DIR != / ]] || die "bad MTASTS_LAB_DIR"
+	if pidfile_alive "$LAB_DIR/nsd/nsd.pid" nsd ||
+		pidfile_alive "$LAB_DIR/nginx/nginx.pid" nginx; then
+		die "a lab already runs in $LAB_DIR (lab.sh stop first)"
+	fi
+	mkdir -p "$LAB_DIR"
+	if [[ -n $(ls -A "$LAB_DIR") && ! -e $LAB_DIR/.mtasts-lab ]]; then
+		die "$LAB_DIR is not empty and not a lab directory"
+	fi
+	rm -rf "${LAB_DIR:?}"/{ca,certs,www,logs,nsd,nginx,env,bulk-domains.txt}
+	touch "$LAB_DIR/.mtasts-lab"
+	mkdir -p "$LAB_DIR"/{ca,certs,www,logs,nsd,nginx}
+
+	load_scenarios
+	write_ossl_configs
+	ca_new ca "mtasts lab CA $(date +%s)-$$"
+	ca_new rogue "mtasts lab rogue CA (not trusted)"
+	ca_new inter "mtasts lab intermediate CA" ca
+	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
+		-out "$LAB_DIR/ca/leaf.key" 2>>"$LAB_DIR/logs/openssl.log"
+
+	local zone=$LAB_DIR/nsd/test.zone servers=$LAB_DIR/nginx/servers.conf
+	BROKEN_ZONES=()
+	cat >"$zone" <<EOF
+\$ORIGIN test.
+@ $TTL IN SOA ns.test. hostmaster.test. 1 3600 600 86400 60
+@ $TTL IN NS ns.test.
+ns $TTL IN A $LAB_DNS_ADDR
+mta-sts.probe $TTL IN A $LAB_PROBE_ADDR
+EOF
+	: >"$servers"
+	mkdir -p "$LAB_DIR/www/probe/.well-known"
+	printf 'version: STSv1\r\nmode: none\r\nmax_age: 86400\r\n' \
+		>"$LAB_DIR/www/probe/.well-known/mta-sts.txt"
+	make_cert mta-sts.probe.test ok "$LAB_DIR/certs/mta-sts.probe.test.pem"
+	nginx_server "$LAB_PROBE_ADDR" mta-sts.probe.test \
+		"$LAB_DIR/certs/mta-sts.probe.test.pem" "$LAB_DIR/www/probe" \
+		'TLSv1.2 TLSv1.3' '' '' '' >>"$servers"
+	gen_scenarios "$zone" "$servers"
+	gen_bulk "$zone" "$servers"
+	write_nsd_conf
+	write_nginx_conf "$servers"
+
+	nsd-checkzone test. "$zone" >"$LAB_DIR/logs/nsd-checkzone.log" 2>&1 ||
+		start_failed "zone check failed" "$LAB_DIR/logs/nsd-checkzone.log"
+	nsd-checkconf "$LAB_DIR/nsd/nsd.conf" >"$LAB_DIR/logs/nsd-checkconf.log" 2>&1 ||
+		start_failed "nsd.conf check failed" "$LAB_DIR/logs/nsd-checkconf.log"
+	nsd -c "$LAB_DIR/nsd/nsd.conf" >>"$LAB_DIR/logs/nsd.log" 2>&1 ||
+		start_failed "nsd did not start" "$LAB_DIR/logs/nsd.log"
+	command nginx -p "$LAB_DIR/nginx" -c "$LAB_DIR/nginx/nginx.conf" \
+		-e "$LAB_DIR/logs/nginx-error.log" >>"$LAB_DIR/logs/nginx-error.log" 2>&1 ||
+		start_failed "nginx did not start" "$LAB_DIR/logs/nginx-error.log"
+	wait_ready
+
+	{
+		printf 'LAB_DIR=%q\n' "$LAB_DIR"
+		printf 'LAB_RESOLVER=%q\n' "$LAB_DNS_ADDR@$LAB_DNS_PORT"
+		printf 'LAB_CA=%q\n' "$LAB_DIR/ca/ca.pem"
+		printf 'LAB_DNS_ADDR=%q\n' "$LAB_DNS_ADDR"
+		printf 'LAB_DNS_PORT=%q\n' "$LAB_DNS_PORT"
+		printf 'LAB_SCENARIOS=%q\n' "$LAB_SRC/scenarios.tsv"
+		printf 'LAB_BULK=%q\n' "$LAB_BULK"
+		printf 'LAB_BULK_DOMAINS=%q\n' "$LAB_DIR/bulk-domains.txt"
+	} >"$LAB_DIR/env.tmp"
+	mv "$LAB_DIR/env.tmp" "$LAB_DIR/env"
+}
+
+case ${1:-} in
+start) cmd_start ;;
+stop) cmd_stop ;;
+status) cmd_status ;;
+tsv) cmd_tsv ;;
+*)
+	echo "usage: lab.sh start|stop|status|tsv" >&2
+	exit 2
+	;;
+esac

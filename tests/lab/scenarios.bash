@@ -1,0 +1,233 @@
+# shellcheck shell=bash
+# SPDX-License-Identifier: MIT
+#
+# The lab's scenario table: the one place that defines every test domain.
+# lab.sh sources this file; each `scenario` line opens a block and the
+# calls under it (until the next `scenario`) change that block's defaults.
+# tests/lab/scenarios.tsv is generated from this file (`lab.sh tsv`).
+#
+#   scenario DOMAIN RESULT FAILURE MODE REASON_REGEX DESCRIPTION
+#       The first five are what `mtasts policy --json DOMAIN` must say
+#       (see scenarios.tsv). Defaults for a new block: TXT record
+#       "v=STSv1; id=<domain letters>1", policy host mta-sts.DOMAIN on its
+#       own address 127.0.0.N, a lab-CA certificate for that name, TLS 1.2
+#       and 1.3, and a valid CRLF policy whose mode is the MODE column
+#       (enforce if "-") with "mx: mx1.DOMAIN" and "mx: *.mx.DOMAIN".
+#
+#   txt STRING...     one TXT record at _mta-sts.DOMAIN, one argument per
+#                     character-string; the first call drops the default,
+#                     further calls add records
+#   no_txt            no TXT record at _mta-sts.DOMAIN
+#   rr OWNER TYPE RDATA...   extra zone line; "{d}" is replaced by DOMAIN;
+#                     write owners as absolute names ("x.{d}.")
+#   host KIND         policy host: serve (default), none (NXDOMAIN),
+#                     nodata (name exists, no A), refused (A record, no
+#                     server), plain (plain HTTP on port 443)
+#   cert KIND         ok (default), wrongname, cn-only, expired, notyet,
+#                     untrusted, wildcard, partialwild, chain, nochain
+#   tls PROTOCOLS [CIPHERS]  nginx ssl_protocols / ssl_ciphers
+#   body_crlf LINE... / body_lf LINE...   policy file, one line per arg
+#   body_raw STRING   policy file bytes as given (use $'...')
+#   body_pad BYTES    valid LF policy padded with extension lines to BYTES
+#   nginx DIRECTIVE   extra directive in location /.well-known/mta-sts.txt
+#   server DIRECTIVE  extra directive in the server block
+#   drip SECONDS      send a valid policy one line per second (echo module)
+#   stall SECONDS     send nothing for SECONDS, then a valid policy
+#   huge_headers COUNT BYTES   add COUNT response headers of BYTES each
+#   broken_zone ZONE  configure ZONE ("{d}." allowed) in NSD without data:
+#                     NSD answers SERVFAIL for every name in it
+
+# ---- valid policies ------------------------------------------------------
+scenario enforce.test policy - enforce - \
+	"valid enforce policy, CRLF line ends"
+scenario testing.test policy - testing - \
+	"valid testing policy"
+scenario none.test policy - none - \
+	"mode none without any mx line"
+scenario lf.test policy - enforce - \
+	"policy with bare LF line ends (erratum 6253)"
+	body_lf "version: STSv1" "mode: enforce" "mx: mx1.lf.test" \
+		"max_age: 86400"
+scenario mixed.test policy - enforce - \
+	"policy mixing CRLF and LF line ends"
+	body_raw $'version: STSv1\r\nmode: enforce\nmx: mx1.mixed.test\r\nmax_age: 86400\n'
+scenario ext.test policy - testing - \
+	"unknown extension fields (one with a UTF-8 value) are ignored"
+	body_crlf "version: STSv1" "x-note: caf"$'\xc3\xa9'" au lait" \
+		"mode: testing" "mx: mx1.ext.test" "max_age: 604800" \
+		"x_other.field-2: 1"
+scenario dupkey.test policy - testing - \
+	"duplicate mode key: the first (testing) wins over the later enforce"
+	body_crlf "version: STSv1" "mode: testing" "mode: enforce" \
+		"mx: mx1.dupkey.test" "max_age: 86400"
+scenario bigmaxage.test policy - enforce - \
+	"max_age 9999999999 (10 digits, > 31557600 and > 2^32) is clamped"
+	body_crlf "version: STSv1" "mode: enforce" "mx: mx1.bigmaxage.test" \
+		"max_age: 9999999999"
+scenario charset.test policy - enforce - \
+	"Content-Type: text/plain; charset=utf-8 is accepted"
+	nginx 'default_type "text/plain; charset=utf-8";'
+scenario ctypecase.test policy - enforce - \
+	"Content-Type: TEXT/PLAIN (media types are case-insensitive)"
+	nginx 'default_type "TEXT/PLAIN";'
+scenario chunked.test policy - enforce - \
+	"policy sent with chunked transfer encoding (echo module)"
+	nginx 'echo "version: STSv1";' 'echo_flush;' 'echo "mode: enforce";' \
+		'echo_flush;' 'echo "mx: mx1.chunked.test";' \
+		'echo "max_age: 86400";'
+scenario slowok.test policy - enforce - \
+	"policy dripped over about 1 s, well inside a 3 s timeout"
+	drip 1
+scenario wildcard.test policy - enforce - \
+	"certificate for *.wildcard.test (left-most label wildcard is allowed)"
+	cert wildcard
+scenario chain.test policy - enforce - \
+	"leaf signed by an intermediate CA; server sends leaf + intermediate"
+	cert chain
+
+# ---- TXT record (RFC 8461 3.1) -------------------------------------------
+scenario notxt.test no-policy - - - \
+	"no _mta-sts TXT record at all (NXDOMAIN)"
+	no_txt
+	host none
+scenario txtnodata.test no-policy - - - \
+	"_mta-sts name exists (A record) but has no TXT record (NODATA)"
+	no_txt
+	host none
+	rr '_mta-sts.{d}.' A 127.0.0.2
+scenario twotxt.test no-policy - - - \
+	"two v=STSv1 TXT records"
+	txt "v=STSv1; id=first1"
+	txt "v=STSv1; id=second2"
+scenario split.test policy - enforce - \
+	"TXT record split into character-strings, joined without spaces"
+	txt "v=ST" "Sv1; id=sp" "lit1"
+scenario cname.test policy - enforce - \
+	"_mta-sts TXT reached through a CNAME (delegation, RFC 8461 8.2)"
+	no_txt
+	rr '_mta-sts.{d}.' CNAME '_mta-sts.provider.test.'
+	rr '_mta-sts.provider.test.' TXT '"v=STSv1; id=provider1"'
+scenario cnamechain.test policy - enforce - \
+	"_mta-sts TXT reached through two CNAMEs"
+	no_txt
+	rr '_mta-sts.{d}.' CNAME 'hop1.{d}.'
+	rr 'hop1.{d}.' CNAME 'hop2.{d}.'
+	rr 'hop2.{d}.' TXT '"v=STSv1; id=chain2"'
+scenario othertxt.test policy - enforce - \
+	"an unrelated TXT record beside the STS one is discarded"
+	txt "v=STSv1; id=other1"
+	txt "site-verification=0123456789abcdef"
+scenario twotxtspace.test policy - enforce - \
+	"two records; 'v=STSv1 ;' fails the literal v=STSv1; prefix filter, so one is left"
+	txt "v=STSv1; id=kept1"
+	txt "v=STSv1 ; id=dropped2"
+scenario spacesemi.test policy - enforce - \
+	"single record 'v=STSv1 ; id=...' (WSP before ';' is ABNF-valid)"
+	txt "v=STSv1 ; id=spacesemi1"
+scenario badid.test no-policy - - - \
+	"TXT id of 33 characters is invalid"
+	txt "v=STSv1; id=abcdefghijklmnopqrstuvwxyz0123456"
+scenario noid.test no-policy - - - \
+	"TXT record without an id field"
+	txt "v=STSv1; foo=bar"
+scenario txtcase.test no-policy - - - \
+	"TXT version tag is case-sensitive: v=stsv1"
+	txt "v=stsv1; id=txtcase1"
+scenario servfail.test temperror - - '_mta-sts\.servfail\.test' \
+	"TXT lookup ends in SERVFAIL: zone servfail.test. is configured in NSD without data"
+	no_txt
+	host none
+	broken_zone '{d}.'
+
+# ---- policy host address and connection ----------------------------------
+scenario hostnx.test error sts-policy-fetch-error - 'mta-sts\.hostnx\.test' \
+	"valid TXT record, but mta-sts.hostnx.test does not exist (NXDOMAIN)"
+	host none
+scenario hostnodata.test error sts-policy-fetch-error - 'mta-sts\.hostnodata\.test' \
+	"mta-sts.hostnodata.test exists but has no address record"
+	host nodata
+scenario refused.test error sts-policy-fetch-error - 'refused|connect' \
+	"policy host address has no listener: connection refused"
+	host refused
+scenario plain.test error sts-policy-fetch-error - 'TLS|SSL|handshake' \
+	"plain HTTP (no TLS) on port 443"
+	host plain
+
+# ---- certificate (RFC 8461 3.3) ------------------------------------------
+scenario wrongname.test error sts-webpki-invalid - \
+	'mta-sts\.wrongname\.test.*www\.elsewhere\.test|www\.elsewhere\.test.*mta-sts\.wrongname\.test' \
+	"certificate only for www.elsewhere.test; the reason names both names"
+	cert wrongname
+scenario cnonly.test error sts-webpki-invalid - 'mta-sts\.cnonly\.test' \
+	"certificate has the right CN but no subjectAltName (no CN-ID fallback)"
+	cert cn-only
+scenario partialwild.test error sts-webpki-invalid - 'mta-sts\.partialwild\.test' \
+	"certificate for mta*.partialwild.test (partial-label wildcard)"
+	cert partialwild
+scenario expired.test error sts-webpki-invalid - 'expired' \
+	"certificate expired in 2020"
+	cert expired
+scenario notyet.test error sts-webpki-invalid - 'not yet valid' \
+	"certificate valid only from 2049"
+	cert notyet
+scenario untrusted.test error sts-webpki-invalid - 'issuer|trust' \
+	"certificate from a second CA that is not in LAB_CA"
+	cert untrusted
+scenario nochain.test error sts-webpki-invalid - 'issuer|trust' \
+	"leaf signed by an intermediate CA the server does not send"
+	cert nochain
+scenario tls10.test error sts-policy-fetch-error - 'TLS|SSL|protocol|version' \
+	"server speaks only TLS 1.0/1.1; client needs >= 1.2 (RFC 8461 7.2, RFC 8996). fetch-error, not webpki: the handshake fails before any certificate is checked"
+	tls "TLSv1 TLSv1.1" "DEFAULT:@SECLEVEL=0"
+
+# ---- HTTP response (RFC 8461 3.2, 3.3) -----------------------------------
+scenario redirect301.test error sts-policy-fetch-error - 'redirect' \
+	"301 redirect to a valid policy must not be followed"
+	nginx 'return 301 https://mta-sts.enforce.test/.well-known/mta-sts.txt;'
+scenario redirect302.test error sts-policy-fetch-error - 'redirect' \
+	"302 redirect to a valid policy must not be followed"
+	nginx 'return 302 https://mta-sts.enforce.test/.well-known/mta-sts.txt;'
+scenario http404.test error sts-policy-fetch-error - '404' \
+	"HTTP 404"
+	nginx 'return 404;'
+scenario http500.test error sts-policy-fetch-error - '500' \
+	"HTTP 500"
+	nginx 'return 500;'
+scenario ctype.test error sts-policy-fetch-error - 'text/html' \
+	"Content-Type text/html (an HTTP-level check, so fetch-error)"
+	nginx 'default_type text/html;'
+scenario bigbody.test error sts-policy-fetch-error - '64 ?KiB|exceed' \
+	"body of 70000 bytes (a valid policy plus padding) exceeds the 64 KiB limit"
+	body_pad 70000
+scenario hugeheaders.test error sts-policy-fetch-error - 'header' \
+	"about 1 MiB of response headers"
+	huge_headers 256 4000
+scenario drip.test error sts-policy-fetch-error - 'time' \
+	"valid policy dripped one line per second for 30 s: the 3 s timeout must cover the whole transfer"
+	drip 30
+scenario stall.test error sts-policy-fetch-error - 'time' \
+	"server sends nothing for 30 s"
+	stall 30
+
+# ---- policy syntax (RFC 8461 3.2) ----------------------------------------
+scenario emptybody.test error sts-policy-invalid - - \
+	"HTTP 200 with an empty body"
+	body_raw ''
+scenario badmode.test error sts-policy-invalid - 'mode' \
+	"mode: Enforce (values are case-sensitive)"
+	body_crlf "version: STSv1" "mode: Enforce" "mx: mx1.badmode.test" \
+		"max_age: 86400"
+scenario badversion.test error sts-policy-invalid - 'version' \
+	"version: STSv2"
+	body_crlf "version: STSv2" "mode: enforce" "mx: mx1.badversion.test" \
+		"max_age: 86400"
+scenario badmx.test error sts-policy-invalid - 'mx' \
+	"mx value with an underscore is not an RFC 5321 Domain"
+	body_crlf "version: STSv1" "mode: enforce" "mx: bad_host.badmx.test" \
+		"max_age: 86400"
+scenario nomx.test error sts-policy-invalid - 'mx' \
+	"mode enforce without any mx line"
+	body_crlf "version: STSv1" "mode: enforce" "max_age: 86400"
+scenario nomaxage.test error sts-policy-invalid - 'max_age' \
+	"max_age missing"
+	body_crlf "version: STSv1" "mode: enforce" "mx: mx1.nomaxage.test"
