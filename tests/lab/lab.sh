@@ -10,6 +10,7 @@
 #   lab.sh stop      stop the servers started by the last start
 #   lab.sh status    exit 0 if both servers run, 3 otherwise
 #   lab.sh tsv       print scenarios.tsv (generated from scenarios.bash)
+#   lab.sh expect    print the extra JSON checks: DOMAIN TAB PATH TAB VALUE
 #
 # Usually run through run-in-lab.sh, which gives the lab its own network
 # and mount namespaces so that ports 53 and 443 are free.
@@ -41,7 +42,7 @@ S_N=0
 declare -a S_DOMAIN=() S_RESULT=() S_FAILURE=() S_MODE=() S_REGEX=() \
 	S_DESC=() S_ADDR=() S_TXT=() S_TXTSET=() S_ZONE=() S_HOST=() \
 	S_CERT=() S_PROTO=() S_CIPH=() S_BODY=() S_BODYSET=() S_LOC=() \
-	S_SRV=() S_BROKEN=()
+	S_SRV=() S_BROKEN=() S_EXPECT=()
 
 # Address number n (10, 11, ...) -> 127.0.x.y
 lab_addr() {
@@ -80,7 +81,7 @@ scenario() {
 	S_ADDR[i]=$(lab_addr $((LAB_FIRST_HOST + i)))
 	S_TXT[i]='' S_TXTSET[i]=0 S_ZONE[i]='' S_HOST[i]=serve S_CERT[i]=ok
 	S_PROTO[i]='TLSv1.2 TLSv1.3' S_CIPH[i]='' S_BODY[i]='' S_BODYSET[i]=0
-	S_LOC[i]='' S_SRV[i]='' S_BROKEN[i]=''
+	S_LOC[i]='' S_SRV[i]='' S_BROKEN[i]='' S_EXPECT[i]=''
 	S_N=$((i + 1))
 }
 
@@ -232,6 +233,14 @@ broken_zone() {
 	S_BROKEN[I]+="${1//\{d\}/$D} "
 }
 
+expect() {
+	cur expect
+	(($# == 2)) || die "$D: expect PATH VALUE"
+	[[ $1 != *[$'\t\n']* && $2 != *[$'\t\n']* ]] ||
+		die "$D: expect: no tabs or newlines"
+	S_EXPECT[I]+="$D"$'\t'"$1"$'\t'"$2"$'\n'
+}
+
 load_scenarios() {
 	# shellcheck source=tests/lab/scenarios.bash
 	. "$LAB_SRC/scenarios.bash"
@@ -254,6 +263,12 @@ load_scenarios() {
 			fi
 		fi
 	done
+}
+
+cmd_expect() {
+	load_scenarios
+	local i
+	for ((i = 0; i < S_N; i++)); do printf '%s' "${S_EXPECT[i]}"; done
 }
 
 cmd_tsv() {
@@ -679,8 +694,9 @@ start) cmd_start ;;
 stop) cmd_stop ;;
 status) cmd_status ;;
 tsv) cmd_tsv ;;
+expect) cmd_expect ;;
 *)
-	echo "usage: lab.sh start|stop|status|tsv" >&2
+	echo "usage: lab.sh start|stop|status|tsv|expect" >&2
 	exit 2
 	;;
 esac

@@ -34,20 +34,30 @@
 #   drip SECONDS      send a valid policy one line per second (echo module)
 #   stall SECONDS     send nothing for SECONDS, then a valid policy
 #   huge_headers COUNT BYTES   add COUNT response headers of BYTES each
+#   expect PATH VALUE extra check on the --json output: PATH is dotted
+#                     ("policy.max_age", "id"); VALUE is JSON, or else a
+#                     plain string (lab.sh expect lists them)
 #   broken_zone ZONE  configure ZONE ("{d}." allowed) in NSD without data:
 #                     NSD answers SERVFAIL for every name in it
 
 # ---- valid policies ------------------------------------------------------
 scenario enforce.test policy - enforce - \
 	"valid enforce policy, CRLF line ends"
+	expect id enforcetest1
+	expect policy.version STSv1
+	expect policy.max_age 86400
+	expect policy.mx '["mx1.enforce.test", "*.mx.enforce.test"]'
+	expect policy.extensions '{}'
 scenario testing.test policy - testing - \
 	"valid testing policy"
 scenario none.test policy - none - \
 	"mode none without any mx line"
+	expect policy.mx '[]'
 scenario lf.test policy - enforce - \
 	"policy with bare LF line ends (erratum 6253)"
 	body_lf "version: STSv1" "mode: enforce" "mx: mx1.lf.test" \
 		"max_age: 86400"
+	expect policy.mx '["mx1.lf.test"]'
 scenario mixed.test policy - enforce - \
 	"policy mixing CRLF and LF line ends"
 	body_raw $'version: STSv1\r\nmode: enforce\nmx: mx1.mixed.test\r\nmax_age: 86400\n'
@@ -56,6 +66,7 @@ scenario ext.test policy - testing - \
 	body_crlf "version: STSv1" "x-note: caf"$'\xc3\xa9'" au lait" \
 		"mode: testing" "mx: mx1.ext.test" "max_age: 604800" \
 		"x_other.field-2: 1"
+	expect policy.extensions '{"x-note": "caf\u00e9 au lait", "x_other.field-2": "1"}'
 scenario dupkey.test policy - testing - \
 	"duplicate mode key: the first (testing) wins over the later enforce"
 	body_crlf "version: STSv1" "mode: testing" "mode: enforce" \
@@ -64,6 +75,7 @@ scenario bigmaxage.test policy - enforce - \
 	"max_age 9999999999 (10 digits, > 31557600 and > 2^32) is clamped"
 	body_crlf "version: STSv1" "mode: enforce" "mx: mx1.bigmaxage.test" \
 		"max_age: 9999999999"
+	expect policy.max_age 31557600
 scenario charset.test policy - enforce - \
 	"Content-Type: text/plain; charset=utf-8 is accepted"
 	nginx 'default_type "text/plain; charset=utf-8";'
@@ -102,28 +114,34 @@ scenario twotxt.test no-policy - - - \
 scenario split.test policy - enforce - \
 	"TXT record split into character-strings, joined without spaces"
 	txt "v=ST" "Sv1; id=sp" "lit1"
+	expect id split1
 scenario cname.test policy - enforce - \
 	"_mta-sts TXT reached through a CNAME (delegation, RFC 8461 8.2)"
 	no_txt
 	rr '_mta-sts.{d}.' CNAME '_mta-sts.provider.test.'
 	rr '_mta-sts.provider.test.' TXT '"v=STSv1; id=provider1"'
+	expect id provider1
 scenario cnamechain.test policy - enforce - \
 	"_mta-sts TXT reached through two CNAMEs"
 	no_txt
 	rr '_mta-sts.{d}.' CNAME 'hop1.{d}.'
 	rr 'hop1.{d}.' CNAME 'hop2.{d}.'
 	rr 'hop2.{d}.' TXT '"v=STSv1; id=chain2"'
+	expect id chain2
 scenario othertxt.test policy - enforce - \
 	"an unrelated TXT record beside the STS one is discarded"
 	txt "v=STSv1; id=other1"
 	txt "site-verification=0123456789abcdef"
+	expect id other1
 scenario twotxtspace.test policy - enforce - \
 	"two records; 'v=STSv1 ;' fails the literal v=STSv1; prefix filter, so one is left"
 	txt "v=STSv1; id=kept1"
 	txt "v=STSv1 ; id=dropped2"
+	expect id kept1
 scenario spacesemi.test policy - enforce - \
 	"single record 'v=STSv1 ; id=...' (WSP before ';' is ABNF-valid)"
 	txt "v=STSv1 ; id=spacesemi1"
+	expect id spacesemi1
 scenario badid.test no-policy - - - \
 	"TXT id of 33 characters is invalid"
 	txt "v=STSv1; id=abcdefghijklmnopqrstuvwxyz0123456"
@@ -133,8 +151,8 @@ scenario noid.test no-policy - - - \
 scenario txtcase.test no-policy - - - \
 	"TXT version tag is case-sensitive: v=stsv1"
 	txt "v=stsv1; id=txtcase1"
-scenario servfail.test temperror - - '_mta-sts\.servfail\.test' \
-	"TXT lookup ends in SERVFAIL: zone servfail.test. is configured in NSD without data"
+scenario dnsfail.test temperror - - '_mta-sts\.dnsfail\.test' \
+	"TXT lookup ends in SERVFAIL: zone dnsfail.test. is configured in NSD without data"
 	no_txt
 	host none
 	broken_zone '{d}.'
@@ -143,6 +161,7 @@ scenario servfail.test temperror - - '_mta-sts\.servfail\.test' \
 scenario hostnx.test error sts-policy-fetch-error - 'mta-sts\.hostnx\.test' \
 	"valid TXT record, but mta-sts.hostnx.test does not exist (NXDOMAIN)"
 	host none
+	expect id hostnxtest1
 scenario hostnodata.test error sts-policy-fetch-error - 'mta-sts\.hostnodata\.test' \
 	"mta-sts.hostnodata.test exists but has no address record"
 	host nodata
@@ -187,10 +206,10 @@ scenario redirect301.test error sts-policy-fetch-error - 'redirect' \
 scenario redirect302.test error sts-policy-fetch-error - 'redirect' \
 	"302 redirect to a valid policy must not be followed"
 	nginx 'return 302 https://mta-sts.enforce.test/.well-known/mta-sts.txt;'
-scenario http404.test error sts-policy-fetch-error - '404' \
+scenario notfound404.test error sts-policy-fetch-error - '404' \
 	"HTTP 404"
 	nginx 'return 404;'
-scenario http500.test error sts-policy-fetch-error - '500' \
+scenario servererror500.test error sts-policy-fetch-error - '500' \
 	"HTTP 500"
 	nginx 'return 500;'
 scenario ctype.test error sts-policy-fetch-error - 'text/html' \
