@@ -148,6 +148,13 @@ mtasts_sts_record_parse(const char *txt, size_t len,
 				    "duplicate \"v=STSv1\" ignored");
 			}
 		} else {
+			if (mtasts__cc_ieq(f.key, "id") ||
+			    mtasts__cc_ieq(f.key, "v"))
+				mtasts_diags_add(d, MTASTS_SEV_WARNING,
+				    MTASTS_ESYNTAX, 0, (unsigned)f.nameoff + 1,
+				    f.key, "field names are case-sensitive: "
+				    "\"%s\" is an unknown field, not \"%s\"",
+				    f.key, f.key[0] == 'V' ? "v" : "id");
 			if (!mtasts__txtrec_ext_value_ok(&f, d))
 				bad++;
 			else

@@ -176,8 +176,9 @@ parse_rua(const struct mtasts__txtfield *f, struct mtasts_tlsrpt_record *rec,
 		if (v[pos] != ',') {
 			mtasts_diags_add(d, MTASTS_SEV_ERROR, MTASTS_ESYNTAX,
 			    0, (unsigned)(f->valueoff + pos) + 1, "rua",
-			    "URIs in rua must be separated by \",\" (found "
-			    "whitespace at column %zu)", f->valueoff + s + 1);
+			    "URIs in rua must be separated by \",\" (another "
+			    "URI starts at column %zu after whitespace)",
+			    f->valueoff + pos + 1);
 			return 1;
 		}
 		pos++;
@@ -286,8 +287,17 @@ mtasts_tlsrpt_record_parse(const char *txt, size_t len,
 				    (unsigned)f.nameoff + 1, "v",
 				    "duplicate \"v=TLSRPTv1\" ignored");
 			}
-		} else if (!mtasts__txtrec_ext_value_ok(&f, d)) {
-			bad++;
+		} else {
+			if (mtasts__cc_ieq(f.key, "rua") ||
+			    mtasts__cc_ieq(f.key, "v"))
+				mtasts_diags_add(d, MTASTS_SEV_WARNING,
+				    MTASTS_ESYNTAX, 0, (unsigned)f.nameoff + 1,
+				    f.key, "field names are case-sensitive: "
+				    "\"%s\" is an unknown field, not \"%s\"",
+				    f.key, f.key[0] == 'R' || f.key[0] == 'r'
+					? "rua" : "v");
+			if (!mtasts__txtrec_ext_value_ok(&f, d))
+				bad++;
 		}
 	}
 	if (overflow)

@@ -61,6 +61,18 @@ mtasts__cc_lower(unsigned char c)
 	return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
 }
 
+/* Are NUL-terminated a and b equal, ignoring ASCII case only? */
+static inline bool
+mtasts__cc_ieq(const char *a, const char *b)
+{
+	while (*a != '\0' && mtasts__cc_lower((unsigned char)*a) ==
+	    mtasts__cc_lower((unsigned char)*b)) {
+		a++;
+		b++;
+	}
+	return *a == '\0' && *b == '\0';
+}
+
 /*
  * Length of the longest prefix of s[0..len) that is well-formed UTF-8
  * ending on a character boundary; equals len when all of s is valid.

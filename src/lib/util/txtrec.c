@@ -20,7 +20,7 @@ err_at(struct mtasts__txtrec *r, struct mtasts_diags *d, size_t off,
 	if (c != NO_CHAR) {
 		mtasts__cc_describe((unsigned char)c, what, sizeof(what));
 		mtasts_diags_add(d, MTASTS_SEV_ERROR, MTASTS_ESYNTAX, 0,
-		    (unsigned)off + 1, field, "%s at column %zu: %s", what,
+		    (unsigned)off + 1, field, "%s at column %zu %s", what,
 		    off + 1, msg);
 	} else {
 		mtasts_diags_add(d, MTASTS_SEV_ERROR, MTASTS_ESYNTAX, 0,
@@ -66,7 +66,7 @@ mtasts__txtrec_begin(struct mtasts__txtrec *r, const char *txt, size_t len,
 	if (i > vlen && i < len && txt[i] == ';')
 		r->noncanonical = true;
 	if (i < len && txt[i] != ';') {
-		err_at(r, d, i, NULL, "expected \";\" after the version",
+		err_at(r, d, i, NULL, "is not allowed here: \";\" must follow the version",
 		    (unsigned char)txt[i]);
 		r->done = true;
 		return true;
@@ -145,16 +145,16 @@ mtasts__txtrec_next(struct mtasts__txtrec *r, struct mtasts__txtfield *f,
 			continue;
 		}
 		if (!mtasts__cc_alnum((unsigned char)t[a])) {
-			err_at(r, d, a, f->key, "field name must start with a "
-			    "letter or digit", (unsigned char)t[a]);
+			err_at(r, d, a, f->key, "cannot start a field name (it "
+			    "must start with a letter or digit)", (unsigned char)t[a]);
 			continue;
 		}
 		for (i = a + 1; i < eq; i++)
 			if (!mtasts__cc((unsigned char)t[i], MTASTS__CC_NAME))
 				break;
 		if (i < eq) {
-			err_at(r, d, i, f->key, "not allowed in a field name "
-			    "(letters, digits, \"_\", \"-\", \".\")",
+			err_at(r, d, i, f->key, "is not allowed in a field "
+			    "name (letters, digits, \"_\", \"-\", \".\")",
 			    (unsigned char)t[i]);
 			continue;
 		}
