@@ -338,7 +338,7 @@ parse_line(struct pstate *st, char *l, size_t n, unsigned line,
     unsigned col0)
 {
 	struct mtasts_policy *p = st->p;
-	size_t k = 0, v, e, i;
+	size_t k = 0, v, e, i, kend;
 	unsigned char c;
 	enum key_id id;
 	char what[32], keyname[KEY_MAX + 1], q[QUOTE_MAX + 16];
@@ -399,7 +399,8 @@ parse_line(struct pstate *st, char *l, size_t n, unsigned line,
 		    i - k));
 		return;
 	}
-	id = key_lookup(l + k, i - k);
+	kend = i;
+	id = key_lookup(l + k, kend - k);
 	if (i < e && l[i] != ':' && mtasts__cc_wsp((unsigned char)l[i])) {
 		size_t j = i;
 
@@ -441,7 +442,7 @@ parse_line(struct pstate *st, char *l, size_t n, unsigned line,
 	while (v < e && mtasts__cc_wsp((unsigned char)l[v]))
 		v++;
 	if (id == KEY_EXT) {
-		const char *known = key_fold_match(l + k, i - k);
+		const char *known = key_fold_match(l + k, kend - k);
 
 		if (known != NULL)
 			mtasts_diags_add(st->d, MTASTS_SEV_WARNING,
@@ -456,7 +457,7 @@ parse_line(struct pstate *st, char *l, size_t n, unsigned line,
 		}
 		if (check_ext_value(st, line, col0 + (unsigned)v, keyname,
 			l + v, e - v))
-			store_ext(st, line, l + k, i - k, l + v);
+			store_ext(st, line, l + k, kend - k, l + v);
 		return;
 	}
 	if (v == e) {

@@ -211,6 +211,10 @@ static const struct pvec vectors[] = {
 	    "5\n"), BAD, 0, 0, 0, NULL, 1, 0, 2, NULL, "column 1", 0},
 	{"space-before-colon", IN("version: STSv1\nmode : none\nmax_age: 5\n"),
 	    BAD, 0, 0, 0, NULL, 1, 0, 2, "mode", "between the key and", 0},
+	{"space-before-colon-extension (fuzz)", IN(HEAD "mx: a.b\nfoo"
+	    "\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t"
+	    "\t\t\t\t\t\t\t\t : bar\n"), BAD, 0, 0, 0, NULL, 1, 0, 5, "foo",
+	    "between the key and", 0},
 	{"missing-colon", IN("version: STSv1\nmode none\nmax_age: 5\n"), BAD,
 	    0, 0, 0, NULL, 1, 0, 2, "mode", "\":\" is missing", 0},
 	{"key-only", IN("version: STSv1\nmode\nmax_age: 5\n"), BAD, 0, 0, 0,
