@@ -44,7 +44,8 @@ struct mtasts_store_record {
 	int64_t fetched_at;	/* unix time of the successful fetch */
 	int64_t expires_at;	/* fetched_at + max_age (never slides) */
 	int64_t checked_at;	/* last TXT check that confirmed the id */
-	const char *body;	/* policy text as fetched (borrowed) */
+	const char *body;	/* policy text as fetched (borrowed; NUL-
+				   terminated when a store hands it out) */
 	size_t body_len;	/* <= MTASTS_POLICY_BODY_MAX */
 };
 
@@ -55,6 +56,13 @@ typedef void (*mtasts_store_done_cb)(void *arg, int code);
 /* Called per record by scan; return non-zero to stop early. */
 typedef int (*mtasts_store_each_cb)(void *arg,
     const struct mtasts_store_record *rec);
+/*
+ * Log sink for events the caller cannot see through return codes: a
+ * server lost or back, a write failing in the background. prio is a
+ * syslog(3) priority (LOG_WARNING, LOG_INFO...); msg is borrowed for the
+ * call and carries no trailing newline.
+ */
+typedef void (*mtasts_store_log_cb)(void *arg, int prio, const char *msg);
 
 struct mtasts_store_ops {
 	const char *scheme;	/* "sqlite", "redis", "postgresql" */
@@ -70,6 +78,8 @@ struct mtasts_store_ops {
 	/* Every record (order unspecified), then done(arg, code). */
 	int (*scan)(void *impl, mtasts_store_each_cb each,
 	    mtasts_store_done_cb done, void *arg);
+	/* Optional (may be NULL): install the log callback. */
+	void (*set_log)(void *impl, mtasts_store_log_cb fn, void *arg);
 };
 
 /*
@@ -93,6 +103,25 @@ int mtasts_store_del(struct mtasts_store *s, const char *domain,
 int mtasts_store_scan(struct mtasts_store *s, mtasts_store_each_cb each,
     mtasts_store_done_cb done, void *arg);
 const char *mtasts_store_scheme(const struct mtasts_store *s);
+
+/*
+ * Install (fn != NULL) or remove (fn == NULL) the log callback of s.
+ * Each outage of a server is logged once when it starts and once when
+ * the store is back; nothing is logged without a callback. NULL-safe.
+ */
+void mtasts_store_set_log(struct mtasts_store *s, mtasts_store_log_cb fn,
+    void *arg);
+
+/*
+ * Does rec hold a record the stores accept and hand out: a valid
+ * lowercase policy domain, an id of 1-32 letters and digits,
+ * 0 <= fetched_at <= expires_at <= fetched_at + MTASTS_MAX_AGE_LIMIT,
+ * checked_at >= 0, body of at most MTASTS_POLICY_BODY_MAX bytes without
+ * NUL bytes? MTASTS_OK or MTASTS_EINVAL (detail in err, may be NULL).
+ * Backends run every record read back through it.
+ */
+int mtasts_store_record_check(const struct mtasts_store_record *rec,
+    struct mtasts_error *err);
 
 #ifdef __cplusplus
 }
