@@ -510,7 +510,8 @@ parse_line(struct pstate *st, char *l, size_t n, unsigned line,
 		if (!ok)
 			break;
 		if (!mtasts_domain_valid(l + v, e - v, true, &why)) {
-			perr(st, line, col0 + (unsigned)v, "mx", "\"%s\" is not "
+			perr(st, line, col0 + (unsigned)v, "mx",
+			    "\"%s\" is not "
 			    "a valid MX host name or \"*.\" pattern: %s",
 			    quote(q, sizeof(q), l + v, e - v), why);
 			break;

@@ -36,7 +36,8 @@ ascii_ieq(const char *a, size_t alen, const char *b)
 	if (alen != strlen(b))
 		return false;
 	for (i = 0; i < alen; i++)
-		if (mtasts__cc_lower((unsigned char)a[i]) != (unsigned char)b[i])
+		if (mtasts__cc_lower((unsigned char)a[i]) !=
+		    (unsigned char)b[i])
 			return false;
 	return true;
 }

@@ -47,8 +47,9 @@ struct pvec {
 #define L63 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 #define L64 L63 "a"
 /* 63+1+63+1+63+1+61 = 253 bytes */
-#define D253 L63 "." L63 "." L63 ".bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
-#define D254 L63 "." L63 "." L63 ".bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+#define L61 "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+#define D253 L63 "." L63 "." L63 "." L61
+#define D254 L63 "." L63 "." L63 "." L61 "b"
 #define K32 "abcdefghijabcdefghijabcdefghijab"
 
 static const struct pvec vectors[] = {

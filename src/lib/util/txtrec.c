@@ -66,8 +66,8 @@ mtasts__txtrec_begin(struct mtasts__txtrec *r, const char *txt, size_t len,
 	if (i > vlen && i < len && txt[i] == ';')
 		r->noncanonical = true;
 	if (i < len && txt[i] != ';') {
-		err_at(r, d, i, NULL, "is not allowed here: \";\" must follow the version",
-		    (unsigned char)txt[i]);
+		err_at(r, d, i, NULL, "is not allowed here: \";\" must "
+		    "follow the version", (unsigned char)txt[i]);
 		r->done = true;
 		return true;
 	}
@@ -132,11 +132,13 @@ mtasts__txtrec_next(struct mtasts__txtrec *r, struct mtasts__txtfield *f,
 			memcpy(f->key, f->name, f->namelen);
 		if (eq == b) {
 			err_at(r, d, a, f->key[0] ? f->key : NULL,
-			    "field has no \"=\" (fields are name=value)", NO_CHAR);
+			    "field has no \"=\" (fields are name=value)",
+			    NO_CHAR);
 			continue;
 		}
 		if (eq == a) {
-			err_at(r, d, a, NULL, "field has an empty name", NO_CHAR);
+			err_at(r, d, a, NULL, "field has an empty name",
+			    NO_CHAR);
 			continue;
 		}
 		if (f->namelen > MTASTS__TXT_NAME_MAX) {
@@ -146,7 +148,8 @@ mtasts__txtrec_next(struct mtasts__txtrec *r, struct mtasts__txtfield *f,
 		}
 		if (!mtasts__cc_alnum((unsigned char)t[a])) {
 			err_at(r, d, a, f->key, "cannot start a field name (it "
-			    "must start with a letter or digit)", (unsigned char)t[a]);
+			    "must start with a letter or digit)",
+			    (unsigned char)t[a]);
 			continue;
 		}
 		for (i = a + 1; i < eq; i++)
