@@ -66,6 +66,7 @@ struct freq {
 	int verify_err;		/* first X509_V_ERR_*, 0 if none */
 	char cert_reason[CERT_REASON_MAX];
 	char errbuf[CURL_ERROR_SIZE];
+	char location[URL_MAX];	/* Location header of the last response */
 };
 
 struct fsock {
@@ -378,11 +379,30 @@ header_cb(char *data, size_t size, size_t n, void *userp)
 	struct freq *rq = userp;
 	size_t len = size * n;
 
-	(void)data;
 	rq->header_bytes += len;
 	if (rq->header_bytes > MTASTS_FETCH_HEADER_MAX) {
 		rq->header_toobig = true;
 		return 0;
+	}
+	/* libcurl fills CURLINFO_REDIRECT_URL only for transfers that end
+	 * normally, and we stop at the first body byte of a non-200 answer,
+	 * so remember the Location header ourselves (printable bytes only,
+	 * for the reason). */
+	if (len >= 5 && strncmp(data, "HTTP/", 5) == 0) {
+		rq->location[0] = '\0';
+	} else if (len > 9 && strncasecmp(data, "Location:", 9) == 0) {
+		size_t i = 9, o = 0;
+
+		while (i < len && (data[i] == ' ' || data[i] == '\t'))
+			i++;
+		while (i < len && data[i] != '\r' && data[i] != '\n' &&
+		    o + 1 < sizeof(rq->location)) {
+			unsigned char c = (unsigned char)data[i++];
+
+			rq->location[o++] = (c >= 0x20 && c < 0x7f) ? (char)c
+								     : '?';
+		}
+		rq->location[o] = '\0';
 	}
 	return len;
 }
@@ -837,6 +857,8 @@ finish(struct mtasts_fetcher *f, struct freq *rq, CURLcode c)
 		    (const unsigned char *)ct, (int)strlen(ct));
 		res.content_type = ctbuf;
 	}
+	if (loc == NULL && rq->location[0])
+		loc = rq->location;
 	if (loc) {
 		locbuf[0] = '\0';
 		append_printable(locbuf, sizeof(locbuf),

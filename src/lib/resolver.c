@@ -231,8 +231,12 @@ mtasts_resolver_new(struct event_base *base,
 		goto fail;
 	}
 	/* Forwarders and resolv.conf servers may live on 127.0.0.0/8; many
-	 * lookups may be in flight at once (3 per policy discovery). */
+	 * lookups may be in flight at once (3 per policy discovery); names
+	 * under "test." (RFC 6761) go to the configured servers like any
+	 * other instead of unbound's built-in NXDOMAIN, so that test
+	 * networks work. */
 	if ((rc = set_opt(r->ctx, "do-not-query-localhost:", "no", err)) ||
+	    (rc = set_opt(r->ctx, "local-zone:", "test. transparent", err)) ||
 	    (rc = set_opt(r->ctx, "num-queries-per-thread:", "4096", err)) ||
 	    (rc = set_opt(r->ctx, "outgoing-range:", "512", err)))
 		goto fail;
@@ -265,8 +269,10 @@ mtasts_resolver_new(struct event_base *base,
 		    "libunbound has no result descriptor");
 		goto fail;
 	}
+	/* Added while lookups are pending, so an idle resolver does not
+	 * keep event_base_dispatch() running. */
 	r->ev = event_new(base, fd, EV_READ | EV_PERSIST, on_ub_fd, r);
-	if (r->ev == NULL || event_add(r->ev, NULL) != 0) {
+	if (r->ev == NULL) {
 		rc = mtasts_error_set(err, MTASTS_EINTERNAL,
 		    "cannot watch the libunbound descriptor");
 		goto fail;
@@ -288,6 +294,9 @@ unlink_query(struct mtasts_resolver *r, struct rquery *q)
 	if (q->next)
 		q->next->prev = q->prev;
 	q->prev = q->next = NULL;
+	/* An idle resolver must not keep event_base_dispatch() running. */
+	if (r->head == NULL && r->ev)
+		event_del(r->ev);
 }
 
 /* Release a query that is no longer in the list. */
@@ -881,6 +890,13 @@ mtasts_resolver_lookup(struct mtasts_resolver *r, enum mtasts_dns_type type,
 	tv.tv_sec = r->timeout_ms / 1000;
 	tv.tv_usec = (long)(r->timeout_ms % 1000) * 1000;
 	evtimer_add(q->timer, &tv);
+	if (r->head == NULL && event_add(r->ev, NULL) != 0) {
+		for (unsigned i = 0; i < q->nsub; i++)
+			(void)ub_cancel(r->ctx, q->sub[i].id);
+		free_query(q);
+		return mtasts_error_set(err, MTASTS_EINTERNAL,
+		    "cannot watch the libunbound descriptor");
+	}
 	q->next = r->head;
 	if (r->head)
 		r->head->prev = q;
