@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <syslog.h>
@@ -68,6 +69,8 @@ struct sq {
 	struct job *head, *tail;
 	size_t queued;
 	char *path;
+	dev_t dev;	/* identity of the file at open: a removed or */
+	ino_t ino;	/* replaced file makes writes fail */
 	mtasts_store_log_cb log;
 	void *log_arg;
 	bool failing;	/* last write failed (logged once) */
@@ -140,14 +143,25 @@ row_to_record(sqlite3_stmt *st, int col, struct mtasts_store_record *rec)
 }
 
 static void
-write_failed(struct sq *s, const char *what, int rc)
+write_failed(struct sq *s, const char *what, const char *why)
 {
 	if (s->failing)
 		return;
 	s->failing = true;
 	mtasts__store_log(s->log, s->log_arg, LOG_WARNING,
-	    "sqlite store %s: %s failed: %s (%s); serving from memory",
-	    s->path, what, sqlite3_errmsg(s->db), sqlite3_errstr(rc));
+	    "sqlite store %s: %s failed: %s; serving from memory", s->path,
+	    what, why);
+}
+
+/* Is the file at path still the one we opened? SQLite itself keeps
+ * writing into a removed file in WAL mode, silently losing the data. */
+static bool
+file_same(const struct sq *s)
+{
+	struct stat st;
+
+	return stat(s->path, &st) == 0 && st.st_dev == s->dev &&
+	    st.st_ino == s->ino;
 }
 
 static void
@@ -190,13 +204,23 @@ run_get(struct sq *s, struct job *j)
 static int
 exec_write(struct sq *s, sqlite3_stmt *st, const char *what)
 {
+	char why[300];
 	int rc;
 
+	if (!file_same(s)) {
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		write_failed(s, what, "the database file was removed or "
+		    "replaced");
+		return MTASTS_ESTORE;
+	}
 	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE)
+		snprintf(why, sizeof(why), "%s", sqlite3_errmsg(s->db));
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	if (rc != SQLITE_DONE) {
-		write_failed(s, what, rc);
+		write_failed(s, what, why);
 		return MTASTS_ESTORE;
 	}
 	write_ok(s);
@@ -387,6 +411,7 @@ sq_open(struct event_base *base, const char *uri, void **impl,
 {
 	const char *path;
 	struct sq *s;
+	struct stat st;
 	int fd, rc, i;
 
 	path = uri + strlen("sqlite:");
@@ -415,7 +440,16 @@ sq_open(struct event_base *base, const char *uri, void **impl,
 		sq_destroy(s);
 		return MTASTS_ESTORE;
 	}
+	if (fstat(fd, &st) != 0) {
+		close(fd);
+		mtasts_error_set(err, MTASTS_ESTORE,
+		    "sqlite store %s: cannot stat: %s", path, strerror(errno));
+		sq_destroy(s);
+		return MTASTS_ESTORE;
+	}
 	close(fd);
+	s->dev = st.st_dev;
+	s->ino = st.st_ino;
 	rc = sqlite3_open_v2(path, &s->db,
 	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 		SQLITE_OPEN_NOMUTEX,
