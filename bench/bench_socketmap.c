@@ -324,11 +324,48 @@ conn_close(struct conn *c)
 	}
 }
 
-/* Send up to depth - inflight requests, while the budget lasts. */
+/* Write bytes, directly when nothing is queued; 0 or -1 (closed). */
+static int
+conn_send(struct conn *c, struct evbuffer *out, const char *p, size_t n)
+{
+	if (evbuffer_get_length(out) == 0) {
+		ssize_t w = send(bufferevent_getfd(c->bev), p, n,
+		    MSG_NOSIGNAL);
+
+		if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
+		    errno != EINTR) {
+			c->w->st.err_io++;
+			conn_close(c);
+			return -1;
+		}
+		if (w > 0) {
+			p += w;
+			n -= (size_t)w;
+		}
+	}
+	if (n > 0 && evbuffer_add(out, p, n) != 0) {
+		c->w->st.err_io++;
+		conn_close(c);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Send up to depth - inflight requests, while the budget lasts. The
+ * requests are gathered and written straight to the socket when the
+ * bufferevent has nothing queued (the usual case: a few dozen bytes fit
+ * at once); only a short write leaves the rest to the bufferevent. This
+ * saves the write-event round trip through the loop for every request,
+ * which would otherwise make the load generator cost more CPU than many
+ * servers it measures.
+ */
 static void
 conn_fill(struct conn *c, uint64_t t)
 {
 	struct evbuffer *out = bufferevent_get_output(c->bev);
+	char batch[4096];
+	size_t blen = 0;
 
 	while (c->inflight < (unsigned)g.depth && !c->w->stopped) {
 		uint64_t k = atomic_fetch_add(&g.ticket, 1);
@@ -341,12 +378,23 @@ conn_fill(struct conn *c, uint64_t t)
 		slot = (c->head + c->inflight) % (unsigned)g.depth;
 		c->sent_at[slot] = t;
 		c->inflight++;
-		if (evbuffer_add(out, r->buf, r->len) != 0) {
-			c->w->st.err_io++;
-			conn_close(c);
+		if (blen + r->len <= sizeof(batch)) {
+			memcpy(batch + blen, r->buf, r->len);
+			blen += r->len;
+			continue;
+		}
+		if (conn_send(c, out, batch, blen) != 0)
+			return;
+		blen = 0;
+		if (r->len <= sizeof(batch)) {
+			memcpy(batch, r->buf, r->len);
+			blen = r->len;
+		} else if (conn_send(c, out, r->buf, r->len) != 0) {
 			return;
 		}
 	}
+	if (blen > 0 && conn_send(c, out, batch, blen) != 0)
+		return;
 	if (c->inflight == 0) /* budget spent, all answered */
 		conn_close(c);
 }
