@@ -106,6 +106,14 @@ mtastsd_engine_free(struct mtastsd_engine *eng)
 }
 
 void
+mtastsd_engine_set_store(struct mtastsd_engine *eng,
+    const struct mtasts_store_ops *ops, void *impl)
+{
+	eng->store = ops;
+	eng->store_impl = impl;
+}
+
+void
 mtastsd_engine_set_config(struct mtastsd_engine *eng,
     const struct mtastsd_config *cfg)
 {

@@ -107,6 +107,10 @@ struct mtastsd_engine *mtastsd_engine_new(
  */
 void mtastsd_engine_free(struct mtastsd_engine *eng);
 
+/* Attach (or with ops NULL, detach) the persistent store. */
+void mtastsd_engine_set_store(struct mtastsd_engine *eng,
+    const struct mtasts_store_ops *ops, void *impl);
+
 /* Switch to a new configuration (SIGHUP); the old one may then go. */
 void mtastsd_engine_set_config(struct mtastsd_engine *eng,
     const struct mtastsd_config *cfg);
