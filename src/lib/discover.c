@@ -333,7 +333,7 @@ on_addr(void *arg, const struct mtasts_dns_answer *ans)
 			    "%s has no A or AAAA record", lk->host);
 		else
 			snprintf(lk->reason, sizeof(lk->reason), "policy host "
-			    "%s: address lookup failed: %s", lk->host,
+			    "%s does not resolve: %s", lk->host,
 			    ans->reason && *ans->reason
 				? ans->reason : mtasts_strerror(ans->code));
 		fail_fetch(lk, MTASTS_FAILURE_FETCH, ans->code, NULL, 0);
@@ -400,9 +400,14 @@ on_txt(void *arg, const struct mtasts_dns_answer *ans)
 		    ans->code, NULL, NULL, 0);
 		return;
 	default:
-		/* SERVFAIL, timeouts, REFUSED...: we could not find out. */
-		snprintf(lk->reason, sizeof(lk->reason), "TXT lookup of "
-		    "_mta-sts.%s failed: %s", lk->domain, why);
+		/* SERVFAIL, timeouts, REFUSED...: we could not find out. The
+		 * resolver's reasons already name the query. */
+		if (strstr(why, lk->domain) != NULL)
+			snprintf(lk->reason, sizeof(lk->reason), "%s", why);
+		else
+			snprintf(lk->reason, sizeof(lk->reason), "DNS TXT "
+			    "lookup of _mta-sts.%s failed: %s", lk->domain,
+			    why);
 		complete(lk, MTASTS_RESULT_TEMPERROR, MTASTS_FAILURE_NONE,
 		    ans->code, NULL, NULL, 0);
 		return;

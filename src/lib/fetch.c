@@ -728,6 +728,7 @@ classify(struct freq *rq, CURLcode c, struct mtasts_http_response *res,
 	const char *url = rq->url;
 	const char *detail = rq->errbuf[0] ? rq->errbuf : curl_easy_strerror(c);
 	curl_off_t appconnect = 0;
+	long oserr = 0;
 
 	if (rq->verify_err != 0) {
 		snprintf(reason, cap, "%s: %s", url, rq->cert_reason);
@@ -772,8 +773,10 @@ classify(struct freq *rq, CURLcode c, struct mtasts_http_response *res,
 other:
 	switch (c) {
 	case CURLE_COULDNT_CONNECT:
+		curl_easy_getinfo(rq->easy, CURLINFO_OS_ERRNO, &oserr);
 		snprintf(reason, cap, "cannot connect to %s port 443 (%s): %s",
-		    rq->host, rq->resolve_line + strlen(rq->host) + 5, detail);
+		    rq->host, rq->resolve_line + strlen(rq->host) + 5,
+		    oserr ? strerror((int)oserr) : detail);
 		return MTASTS_ECONNECT;
 	case CURLE_OPERATION_TIMEDOUT:
 		curl_easy_getinfo(rq->easy, CURLINFO_APPCONNECT_TIME_T,

@@ -803,8 +803,9 @@ on_timeout(evutil_socket_t fd, short what, void *arg)
 	q->npending = 0;
 	unlink_query(r, q);
 	memset(&a, 0, sizeof(a));
-	snprintf(reason, sizeof(reason), "DNS %s lookup of %s: timeout after "
-	    "%u ms", mtasts_dns_type_name(q->type), q->name, r->timeout_ms);
+	snprintf(reason, sizeof(reason), "DNS %s lookup of %s timed out "
+	    "after %u ms", mtasts_dns_type_name(q->type), q->name,
+	    r->timeout_ms);
 	a.type = q->type;
 	a.code = MTASTS_EDNSTEMP;
 	a.name = q->name;
