@@ -584,6 +584,9 @@ set_override(struct mtastsd_override *o, const char *key, const char *value,
 		return 0;
 	}
 	if (strcmp(key, "reply") == 0) {
+		/* inih strips trailing blanks: "NOTFOUND" means "NOTFOUND ". */
+		if (strcmp(value, "NOTFOUND") == 0)
+			value = "NOTFOUND ";
 		if (!reply_valid(value) || strlen(value) > 4096)
 			return errf(err, errlen,
 			    "reply: want OK, NOTFOUND, TEMP or PERM followed "
