@@ -141,8 +141,8 @@ void mtasts_resolver_free(struct mtasts_resolver *r);
 
 /*
  * Start a lookup (see struct mtasts_dns_ops). name is copied. Errors:
- * MTASTS_EINVAL (name longer than 253 bytes or empty), MTASTS_ENOMEM,
- * MTASTS_EINTERNAL (libunbound refused the query).
+ * MTASTS_EINVAL (name empty, the root, or longer than 253 bytes),
+ * MTASTS_ENOMEM, MTASTS_EINTERNAL (libunbound refused the query).
  */
 int mtasts_resolver_lookup(struct mtasts_resolver *r,
     enum mtasts_dns_type type, const char *name, mtasts_dns_cb cb, void *arg,

@@ -833,7 +833,7 @@ mtasts_resolver_lookup(struct mtasts_resolver *r, enum mtasts_dns_type type,
 		return mtasts_error_set(err, MTASTS_EINVAL,
 		    "bad arguments to a DNS lookup");
 	len = strlen(name);
-	if (len > 1 && name[len - 1] == '.')
+	if (len > 0 && name[len - 1] == '.')
 		len--;
 	if (len == 0 || len > MTASTS_DOMAIN_MAX)
 		return mtasts_error_set(err, MTASTS_EINVAL,
