@@ -10,7 +10,8 @@
 #   lab_scenarios.sh [DOMAIN...]   only these scenarios (default: all)
 #
 # Env: MTASTS_BIN (default $MTASTS_BUILD_DIR/mtasts), LAB_BATCH=0 to skip
-# the batch pass. Exit 77 (skip) without root, unshare, nsd, nginx,
+# the batch pass, LAB_JOBS=N single lookups at once (default 8). Each call
+# gets 20 s (60 s for the batch) before it counts as hung (exit 124). Exit 77 (skip) without root, unshare, nsd, nginx,
 # python3 or a built mtasts.
 set -euo pipefail
 
@@ -63,16 +64,28 @@ done <"$lab/scenarios.tsv"
 
 opts=(--json --resolver "$LAB_RESOLVER" --ca-file "$LAB_CA" --timeout 3)
 mkdir -p "$work/one" "$work/batch"
-for d in "${domains[@]}"; do
-	rc=0
-	timeout 30 "$MTASTS_BIN" policy "${opts[@]}" "$d" \
+run_one() {
+	local d=$1 rc=0
+	timeout -k 2 20 "$MTASTS_BIN" policy "${opts[@]}" "$d" \
 		>"$work/one/$d.out" 2>"$work/one/$d.err" || rc=$?
 	echo "$rc" >"$work/one/$d.rc"
+}
+# Up to LAB_JOBS lookups at once: most of the time is spent waiting.
+jobs_max=${LAB_JOBS:-8}
+running=0
+for d in "${domains[@]}"; do
+	if ((running >= jobs_max)); then
+		wait -n || true
+		running=$((running - 1))
+	fi
+	run_one "$d" &
+	running=$((running + 1))
 done
+wait
 modes=(one)
 if [[ ${LAB_BATCH:-1} != 0 ]] && ((${#domains[@]} > 1)); then
 	rc=0
-	timeout 60 "$MTASTS_BIN" policy "${opts[@]}" "${domains[@]}" \
+	timeout -k 2 60 "$MTASTS_BIN" policy "${opts[@]}" "${domains[@]}" \
 		>"$work/batch/all.out" 2>"$work/batch/all.err" || rc=$?
 	echo "$rc" >"$work/batch/all.rc"
 	modes+=(batch)
@@ -181,6 +194,13 @@ def parse_lines(text):
             junk.append(line[:80])
     return objs, junk
 
+def rc_problem(rc):
+    if rc in ("0", "1", "2", "3", "4"):
+        return []
+    if rc in ("124", "137"):
+        return ["hung: killed by timeout (exit %s)" % rc]
+    return ["exit status %s" % rc]
+
 passed, failed = 0, int(stale)
 def report(label, d, bad):
     global passed, failed
@@ -200,12 +220,13 @@ for m in modes:
             with open(base + ".out", encoding="utf-8", errors="replace") as f:
                 objs, junk = parse_lines(f.read())
             rc = open(base + ".rc").read().strip()
-            if rc not in ("0", "1", "2", "3", "4") or len(objs) != 1 or junk:
-                report(label, d, ["exit %s, %d JSON objects, %d other lines;"
-                                  " stderr: %s" % (rc, len(objs), len(junk),
-                                                   tail(base + ".err"))])
-                continue
-            report(label, d, check(d, objs[0]))
+            bad = rc_problem(rc)
+            if len(objs) != 1 or junk:
+                bad.append("%d JSON objects, %d other lines; stderr: %s"
+                           % (len(objs), len(junk), tail(base + ".err")))
+            else:
+                bad += check(d, objs[0])
+            report(label, d, bad)
     else:
         base = os.path.join(work, "batch", "all")
         with open(base + ".out", encoding="utf-8", errors="replace") as f:
@@ -215,10 +236,13 @@ for m in modes:
         for o in objs:
             by.setdefault(str(o.get("domain", "")).lower().rstrip("."),
                           []).append(o)
-        if junk or rc not in ("0", "1", "2", "3", "4"):
+        bad = rc_problem(rc)
+        if junk:
+            bad.append("%d non-JSON lines" % len(junk))
+        if bad:
             failed += 1
-            print("FAIL batch: exit %s, %d non-JSON lines; stderr: %s"
-                  % (rc, len(junk), tail(base + ".err")))
+            print("FAIL batch: %s; stderr: %s"
+                  % ("; ".join(bad), tail(base + ".err")))
         for d in domains:
             got = by.get(d, [])
             if len(got) != 1:
