@@ -129,15 +129,17 @@ struct conn {
 	struct bufferevent *bev;
 	uint64_t *sent_at; /* ring of depth send times */
 	unsigned head, inflight;
-	int open;
+	int open, queued;
 };
 
 struct worker {
 	pthread_t tid;
 	struct event_base *base;
 	struct event *deadline;
+	struct event *flush;   /* runs after the iteration's reads */
 	struct conn *conns;
-	int nconns, live, stopped;
+	struct conn **flushq; /* connections with replies to follow up */
+	int nconns, nflush, live, stopped;
 	uint64_t start_ns, end_ns;
 	struct stats st;
 };
@@ -443,7 +445,37 @@ on_read(struct bufferevent *bev, void *arg)
 		conn_close(c);
 		return;
 	}
-	conn_fill(c, now_ns());
+	if (!c->queued) {
+		c->queued = 1;
+		w->flushq[w->nflush++] = c;
+		if (w->nflush == 1)
+			event_active(w->flush, EV_TIMEOUT, 0);
+	}
+}
+
+/*
+ * Follow up on every connection that got replies in this loop iteration.
+ * The flush event has a lower priority than the sockets, so it runs after
+ * all their read callbacks: the server gets the next requests in one
+ * burst, as from a busy client, instead of one wake-up per reply.
+ */
+static void
+on_flush(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	uint64_t t = now_ns();
+	int i, n = w->nflush;
+
+	(void)fd;
+	(void)what;
+	w->nflush = 0;
+	for (i = 0; i < n; i++) {
+		struct conn *c = w->flushq[i];
+
+		c->queued = 0;
+		if (c->open)
+			conn_fill(c, t);
+	}
 }
 
 static void
@@ -533,10 +565,18 @@ worker_setup(struct worker *w, int nconns)
 	w->base = event_base_new();
 	if (w->base == NULL)
 		die("event_base_new failed");
+	if (event_base_priority_init(w->base, 2) != 0)
+		die("event_base_priority_init failed");
 	w->deadline = evtimer_new(w->base, on_deadline, w);
+	w->flush = event_new(w->base, -1, 0, on_flush, w);
 	w->conns = calloc((size_t)nconns, sizeof(*w->conns));
-	if (w->deadline == NULL || w->conns == NULL)
+	w->flushq = calloc((size_t)nconns, sizeof(*w->flushq));
+	if (w->deadline == NULL || w->flush == NULL || w->conns == NULL ||
+	    w->flushq == NULL)
 		die("out of memory");
+	if (event_priority_set(w->flush, 1) != 0 ||
+	    event_priority_set(w->deadline, 0) != 0)
+		die("event_priority_set failed");
 	w->nconns = nconns;
 	for (i = 0; i < nconns; i++) {
 		struct conn *c = &w->conns[i];
@@ -548,6 +588,8 @@ worker_setup(struct worker *w, int nconns)
 		    BEV_OPT_CLOSE_ON_FREE);
 		if (c->sent_at == NULL || c->bev == NULL)
 			die("out of memory");
+		if (bufferevent_priority_set(c->bev, 0) != 0)
+			die("bufferevent_priority_set failed");
 		bufferevent_setcb(c->bev, on_read, NULL, on_event, c);
 		c->open = 1;
 		w->live++;
@@ -565,6 +607,8 @@ worker_cleanup(struct worker *w)
 		free(w->conns[i].sent_at);
 	}
 	free(w->conns);
+	free(w->flushq);
+	event_free(w->flush);
 	event_free(w->deadline);
 	event_base_free(w->base);
 }

@@ -20,6 +20,9 @@
 #   BENCH_CONNS     connection counts of the cached runs (default "1 20 200")
 #   BENCH_COLD_CONC connections of the cold run (default 50)
 #   BENCH_THREADS   load generator threads (default 1)
+#   BENCH_REPEAT    rounds of the cached runs (default 3); the summary shows
+#                   the round with the median throughput per server and
+#                   connection count (the machine is shared: noisy)
 #   BENCH_OUT       also append every raw JSON result to this file
 #
 # What it does, inside the lab's namespaces:
@@ -32,7 +35,8 @@
 #     mtastsd (-o cache=memory) in the foreground on 127.0.0.1;
 #  3. cached lookups: asks every key once (fills the caches, checks that
 #     each answer is OK), then for each connection count, per server in
-#     turn: a 2 s warm-up and a measured run of BENCH_DURATION seconds;
+#     turn: a 2 s warm-up and a measured run of BENCH_DURATION seconds,
+#     BENCH_REPEAT rounds interleaved so that both see the same noise;
 #  4. cold lookups: restarts each server with an empty cache and asks all
 #     LAB_BULK domains once each at BENCH_COLD_CONC connections, checking
 #     that all answers are OK; reports the server's RSS afterwards.
@@ -61,6 +65,7 @@ dur=${BENCH_DURATION:-10}
 conns=${BENCH_CONNS:-1 20 200}
 cold_c=${BENCH_COLD_CONC:-50}
 threads=${BENCH_THREADS:-1}
+repeat=${BENCH_REPEAT:-3}
 peer_port=18461
 ours_port=18462
 work=$LAB_DIR/peer-bench
@@ -206,7 +211,7 @@ log "== versions"
 peer_ver=$(dpkg-query -W -f '${Version}' postfix-mta-sts-resolver 2>/dev/null || echo unknown)
 log "postfix-mta-sts-resolver $peer_ver (uvloop: $(/usr/bin/python3 -c 'import uvloop; print(uvloop.__version__)' 2>/dev/null || echo no))"
 ((have_ours)) || log "mtastsd not found at $MTASTSD_BIN: measuring the peer only"
-log "cpus: $(nproc); load generator threads: $threads"
+log "cpus: $(nproc); load generator threads: $threads; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 for s in "${servers[@]}"; do start "$s"; done
 for s in "${servers[@]}"; do
@@ -217,13 +222,17 @@ log "== cached lookups ($keys_n keys, ${dur}s per run)"
 for s in "${servers[@]}"; do
 	fill "$s" fill "$work/keys-cached.txt" "$keys_n" 20 >/dev/null
 done
-for c in $conns; do
-	for s in "${servers[@]}"; do
-		"$BENCH_BIN" -c "$c" -d 2 -f "$work/keys-cached.txt" \
-			"127.0.0.1:$(port_of "$s")" >/dev/null || true
-		bench "$s" "cached-c$c" -c "$c" -d "$dur" -f "$work/keys-cached.txt" >/dev/null
+for ((r = 1; r <= repeat; r++)); do
+	for c in $conns; do
+		for s in "${servers[@]}"; do
+			"$BENCH_BIN" -c "$c" -d 2 -f "$work/keys-cached.txt" \
+				"127.0.0.1:$(port_of "$s")" >/dev/null || true
+			bench "$s" "cached-c$c" -c "$c" -d "$dur" \
+				-f "$work/keys-cached.txt" >/dev/null
+		done
 	done
 done
+log "load average after the cached runs: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 log "== cold lookups ($LAB_BULK distinct domains, $cold_c connections)"
 for s in "${servers[@]}"; do
@@ -243,17 +252,20 @@ done
 
 # ---- summary ---------------------------------------------------------------
 log ""
-printf '%-7s %-14s %6s %12s %9s %9s %9s %9s %7s %s\n' server phase conns \
-	replies/s p50_ms p90_ms p99_ms p99.9_ms errors verbs
-jq -r 'select(.replies != null) |
+printf '%-7s %-14s %6s %12s %9s %9s %9s %9s %7s %5s %s\n' server phase \
+	conns replies/s p50_ms p90_ms p99_ms p99.9_ms errors runs verbs
+jq -r -s 'map(select(.replies != null)) | group_by(.who + .phase) |
+	map(sort_by(.replies_per_s) | .[length / 2 | floor] + {runs: length}) |
+	sort_by(.connections, .phase, .who) | .[] |
 	[.who, .phase, .connections, (.replies_per_s | floor),
 	 .latency_ms.p50, .latency_ms.p90, .latency_ms.p99,
-	 .latency_ms["p99.9"], .errors,
+	 .latency_ms["p99.9"], .errors, .runs,
 	 (.verbs | to_entries | map(select(.value > 0) |
 	   "\(.key)=\(.value)") | join(","))] | @tsv' "$results" |
-	while IFS=$'\t' read -r w p c r p50 p90 p99 p999 e v; do
-		printf '%-7s %-14s %6s %12s %9.3f %9.3f %9.3f %9.3f %7s %s\n' \
-			"$w" "$p" "$c" "$r" "$p50" "$p90" "$p99" "$p999" "$e" "$v"
+	while IFS=$'\t' read -r w p c r p50 p90 p99 p999 e n v; do
+		printf '%-7s %-14s %6s %12s %9.3f %9.3f %9.3f %9.3f %7s %5s %s\n' \
+			"$w" "$p" "$c" "$r" "$p50" "$p90" "$p99" "$p999" "$e" \
+			"$n" "$v"
 	done
 jq -r 'select(.rss_kb != null) |
 	"\(.who): RSS \(.rss_kb) KiB after \(.entries) cold lookups"' "$results"
