@@ -92,7 +92,7 @@ zone_string() {
 	for ((k = 0; k < ${#s}; k++)); do
 		c=${s:k:1}
 		case $c in
-		'"' | '\') out+="\\$c" ;;
+		'"' | \\) out+="\\$c" ;;
 		[[:print:]]) out+=$c ;;
 		*) out+=$(printf '\\%03d' "'$c") ;;
 		esac
@@ -242,7 +242,7 @@ expect() {
 }
 
 load_scenarios() {
-	# shellcheck source=tests/lab/scenarios.bash
+	# shellcheck source=/dev/null
 	. "$LAB_SRC/scenarios.bash"
 	((S_N > 0)) || die "no scenarios in scenarios.bash"
 	local i mode CUR_FIXED=1
@@ -314,6 +314,7 @@ ca_new() { # name cn [issuer]
 
 leaf() { # out cn san(or "") issuer
 	local out=$1 cn=$2 san=$3 issuer=$4
+	# shellcheck disable=SC2054 # the commas belong to openssl's syntax
 	local -a ext=(-addext extendedKeyUsage=serverAuth
 		-addext keyUsage=critical,digitalSignature)
 	[[ -z $san ]] || ext+=(-addext "subjectAltName=$san")
@@ -672,8 +673,9 @@ EOF
 	nsd -c "$LAB_DIR/nsd/nsd.conf" >>"$LAB_DIR/logs/nsd.log" 2>&1 ||
 		start_failed "nsd did not start" "$LAB_DIR/logs/nsd.log"
 	command nginx -p "$LAB_DIR/nginx" -c "$LAB_DIR/nginx/nginx.conf" \
-		-e "$LAB_DIR/logs/nginx-error.log" >>"$LAB_DIR/logs/nginx-error.log" 2>&1 ||
-		start_failed "nginx did not start" "$LAB_DIR/logs/nginx-error.log"
+		-e "$LAB_DIR/logs/nginx-error.log" >"$LAB_DIR/logs/nginx-start.log" 2>&1 ||
+		start_failed "nginx did not start" "$LAB_DIR/logs/nginx-start.log" \
+			"$LAB_DIR/logs/nginx-error.log"
 	wait_ready
 
 	{

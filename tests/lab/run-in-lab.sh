@@ -47,12 +47,15 @@ mkdir -p "$lab_dir"
 mount --make-rprivate /
 mount -t tmpfs -o mode=0755,size=1g mtasts-lab "$lab_dir"
 
+# shellcheck disable=SC2317 # called through trap
 cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM
 	"$here/lab.sh" stop || true
 	if [[ -n ${LAB_KEEP_LOGS:-} && -d $lab_dir/logs ]]; then
-		mkdir -p "$LAB_KEEP_LOGS" && cp -r "$lab_dir/logs/." "$LAB_KEEP_LOGS/" || true
+		if mkdir -p "$LAB_KEEP_LOGS"; then
+			cp -r "$lab_dir/logs/." "$LAB_KEEP_LOGS/" || true
+		fi
 	fi
 	exit "$rc"
 }

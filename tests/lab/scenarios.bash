@@ -142,6 +142,17 @@ scenario spacesemi.test policy - enforce - \
 	"single record 'v=STSv1 ; id=...' (WSP before ';' is ABNF-valid)"
 	txt "v=STSv1 ; id=spacesemi1"
 	expect id spacesemi1
+scenario txtdupid.test policy - enforce - \
+	"TXT record with two id fields: the first one counts (RFC 8461 3.2)"
+	txt "v=STSv1; id=first1; id=second2"
+	expect id first1
+scenario txtutf8.test no-policy - - - \
+	"TXT record with a non-ASCII byte (RFC 8461 3.1: US-ASCII only)"
+	txt "v=STSv1; id=txtutf81; x=caf"$'\xc3\xa9'
+scenario onlyother.test no-policy - - - \
+	"only unrelated TXT records at _mta-sts"
+	txt "site-verification=0123456789abcdef"
+	txt "v=spf1 -all"
 scenario badid.test no-policy - - - \
 	"TXT id of 33 characters is invalid"
 	txt "v=STSv1; id=abcdefghijklmnopqrstuvwxyz0123456"
