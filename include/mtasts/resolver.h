@@ -113,6 +113,10 @@ struct mtasts_resolver_options {
 	unsigned timeout_ms;	/* per lookup (default 5000) */
 	unsigned max_records;	/* per answer (default and max
 				   MTASTS_DNS_MAX_RECORDS) */
+	unsigned max_queries;	/* queries in flight at once (default 512,
+				   max 4096; an A+AAAA lookup is two); more
+				   lookups wait in arrival order, and their
+				   timeout starts when they do */
 };
 
 /* Fill *opt with the defaults above. */

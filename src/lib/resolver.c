@@ -31,6 +31,8 @@
 #define RR_CLASS_IN 1
 
 #define DEFAULT_TIMEOUT_MS 5000
+#define DEFAULT_MAX_QUERIES 512
+#define MAX_QUERIES_LIMIT 4096	/* = num-queries-per-thread below */
 #define REASON_MAX 512
 #define MX_HOST_MAX 1025	/* 255 wire bytes, worst-case escaped */
 
@@ -54,7 +56,11 @@ struct rquery {
 	struct event *timer;
 	unsigned nsub;
 	unsigned npending;
-	bool dead;		/* canceled while the resolver is busy */
+	bool dead;		/* dropped while the resolver is busy */
+	bool queued;		/* waiting in the FIFO, not started */
+	bool charged;		/* counted in r->inflight */
+	int start_err;		/* ub_resolve_async() failed when dequeued */
+	int qtypes[2];
 	struct rsub sub[2];
 };
 
@@ -64,7 +70,10 @@ struct mtasts_resolver {
 	struct event *ev;
 	unsigned timeout_ms;
 	unsigned max_records;
-	struct rquery *head;
+	struct rquery *head;	/* started lookups */
+	struct rquery *qhead, *qtail; /* lookups waiting for room */
+	unsigned inflight;	/* libunbound queries outstanding */
+	unsigned max_inflight;
 	unsigned depth;		/* > 0 while inside ub_process or a cb */
 	bool dying;		/* free requested while depth > 0 */
 };
@@ -88,6 +97,7 @@ mtasts_resolver_options_init(struct mtasts_resolver_options *opt)
 	memset(opt, 0, sizeof(*opt));
 	opt->timeout_ms = DEFAULT_TIMEOUT_MS;
 	opt->max_records = MTASTS_DNS_MAX_RECORDS;
+	opt->max_queries = DEFAULT_MAX_QUERIES;
 }
 
 const char *
@@ -158,6 +168,9 @@ static void
 on_ub_fd(evutil_socket_t fd, short what, void *arg);
 
 static void
+free_query(struct rquery *q);
+
+static void
 really_free(struct mtasts_resolver *r)
 {
 	struct rquery *q, *next;
@@ -175,6 +188,10 @@ really_free(struct mtasts_resolver *r)
 		if (q->timer)
 			event_free(q->timer);
 		mtasts__free(q);
+	}
+	for (q = r->qhead; q; q = next) {
+		next = q->next;
+		free_query(q);
 	}
 	mtasts__free(r);
 }
@@ -218,6 +235,12 @@ mtasts_resolver_new(struct event_base *base,
 	r->max_records = opt->max_records;
 	if (r->max_records == 0 || r->max_records > MTASTS_DNS_MAX_RECORDS)
 		r->max_records = MTASTS_DNS_MAX_RECORDS;
+	r->max_inflight = opt->max_queries ? opt->max_queries
+					   : DEFAULT_MAX_QUERIES;
+	if (r->max_inflight < 2)
+		r->max_inflight = 2;	/* room for one A+AAAA lookup */
+	if (r->max_inflight > MAX_QUERIES_LIMIT)
+		r->max_inflight = MAX_QUERIES_LIMIT;
 	r->ctx = ub_ctx_create();
 	if (r->ctx == NULL) {
 		rc = mtasts_error_set(err, MTASTS_EINTERNAL,
@@ -284,18 +307,105 @@ fail:
 	return rc;
 }
 
+/* Take q out of the started list or the waiting FIFO. */
 static void
 unlink_query(struct mtasts_resolver *r, struct rquery *q)
 {
-	if (q->prev)
-		q->prev->next = q->next;
-	else
-		r->head = q->next;
+	if (q->queued) {
+		if (q == r->qtail)
+			r->qtail = q->prev;
+		if (q->prev)
+			q->prev->next = q->next;
+		else
+			r->qhead = q->next;
+	} else {
+		if (q->prev)
+			q->prev->next = q->next;
+		else
+			r->head = q->next;
+		if (q->charged)
+			r->inflight -= q->nsub;
+		q->charged = false;
+	}
 	if (q->next)
 		q->next->prev = q->prev;
 	q->prev = q->next = NULL;
-	/* An idle resolver must not keep event_base_dispatch() running. */
-	if (r->head == NULL && r->ev)
+	q->queued = false;
+}
+
+static void
+ub_done(void *mydata, int err, struct ub_result *result);
+
+static void
+arm_timer(struct rquery *q, unsigned ms)
+{
+	struct timeval tv;
+
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (long)(ms % 1000) * 1000;
+	evtimer_add(q->timer, &tv);
+}
+
+static void
+link_started(struct mtasts_resolver *r, struct rquery *q)
+{
+	q->next = r->head;
+	if (r->head)
+		r->head->prev = q;
+	r->head = q;
+}
+
+/* Send q's queries to libunbound and put it on the started list. On
+ * failure nothing is linked and the libunbound code is returned. */
+static int
+start_query(struct mtasts_resolver *r, struct rquery *q)
+{
+	for (unsigned i = 0; i < q->nsub; i++) {
+		int rc = ub_resolve_async(r->ctx, q->name, q->qtypes[i],
+		    RR_CLASS_IN, &q->sub[i], ub_done, &q->sub[i].id);
+
+		if (rc != 0) {
+			for (unsigned k = 0; k < i; k++) {
+				(void)ub_cancel(r->ctx, q->sub[k].id);
+				q->sub[k].pending = false;
+			}
+			q->npending = 0;
+			return rc;
+		}
+		q->sub[i].pending = true;
+		q->npending++;
+	}
+	q->charged = true;
+	r->inflight += q->nsub;
+	link_started(r, q);
+	arm_timer(q, r->timeout_ms);
+	return 0;
+}
+
+/*
+ * Start waiting lookups while there is room, then watch the libunbound
+ * descriptor only while something is pending, so that an idle resolver
+ * does not keep event_base_dispatch() running. A lookup that cannot be
+ * started now fails through its timer, never synchronously.
+ */
+static void
+settle(struct mtasts_resolver *r)
+{
+	if (r->dying)
+		return;
+	while (r->qhead && r->inflight + r->qhead->nsub <= r->max_inflight) {
+		struct rquery *q = r->qhead;
+
+		unlink_query(r, q);
+		q->start_err = start_query(r, q);
+		if (q->start_err != 0) {
+			link_started(r, q);
+			arm_timer(q, 0);
+		}
+	}
+	if (r->head || r->qhead)
+		event_add(r->ev, NULL);
+	else
 		event_del(r->ev);
 }
 
@@ -351,6 +461,7 @@ mtasts_resolver_cancel(struct mtasts_resolver *r, struct mtasts_dns_query *h)
 			(void)ub_cancel(r->ctx, q->sub[i].id);
 	unlink_query(r, q);
 	free_query(q);
+	settle(r);
 }
 
 static const char *
@@ -722,6 +833,7 @@ deliver(struct mtasts_resolver *r, struct rquery *q)
 	struct answer_buf *b;
 
 	unlink_query(r, q);
+	settle(r);
 	if (q->timer)
 		event_del(q->timer);
 	b = mtasts__calloc(1, sizeof(*b));
@@ -760,13 +872,8 @@ ub_done(void *mydata, int err, struct ub_result *result)
 	q->npending--;
 	if (q->npending > 0)
 		return;
-	if (q->dead || r->dying) {
-		if (!r->dying) {
-			unlink_query(r, q);
-			free_query(q);
-		}
-		return;
-	}
+	if (r->dying)
+		return;	/* really_free() releases it */
 	deliver(r, q);
 }
 
@@ -802,10 +909,16 @@ on_timeout(evutil_socket_t fd, short what, void *arg)
 	}
 	q->npending = 0;
 	unlink_query(r, q);
+	settle(r);
 	memset(&a, 0, sizeof(a));
-	snprintf(reason, sizeof(reason), "DNS %s lookup of %s timed out "
-	    "after %u ms", mtasts_dns_type_name(q->type), q->name,
-	    r->timeout_ms);
+	if (q->start_err)
+		snprintf(reason, sizeof(reason), "cannot start the DNS %s "
+		    "lookup of %s: %s", mtasts_dns_type_name(q->type), q->name,
+		    ub_strerror(q->start_err));
+	else
+		snprintf(reason, sizeof(reason), "DNS %s lookup of %s timed "
+		    "out after %u ms", mtasts_dns_type_name(q->type), q->name,
+		    r->timeout_ms);
 	a.type = q->type;
 	a.code = MTASTS_EDNSTEMP;
 	a.name = q->name;
@@ -822,9 +935,7 @@ mtasts_resolver_lookup(struct mtasts_resolver *r, enum mtasts_dns_type type,
     struct mtasts_error *err)
 {
 	struct rquery *q;
-	struct timeval tv;
 	size_t len;
-	int qtypes[2];
 	int rc;
 
 	if (qp)
@@ -849,16 +960,16 @@ mtasts_resolver_lookup(struct mtasts_resolver *r, enum mtasts_dns_type type,
 	q->arg = arg;
 	switch (type) {
 	case MTASTS_DNS_TXT:
-		qtypes[0] = RR_TYPE_TXT;
+		q->qtypes[0] = RR_TYPE_TXT;
 		q->nsub = 1;
 		break;
 	case MTASTS_DNS_ADDR:
-		qtypes[0] = RR_TYPE_A;
-		qtypes[1] = RR_TYPE_AAAA;
+		q->qtypes[0] = RR_TYPE_A;
+		q->qtypes[1] = RR_TYPE_AAAA;
 		q->nsub = 2;
 		break;
 	case MTASTS_DNS_MX:
-		qtypes[0] = RR_TYPE_MX;
+		q->qtypes[0] = RR_TYPE_MX;
 		q->nsub = 1;
 		break;
 	default:
@@ -866,42 +977,35 @@ mtasts_resolver_lookup(struct mtasts_resolver *r, enum mtasts_dns_type type,
 		return mtasts_error_set(err, MTASTS_EINVAL,
 		    "unknown DNS lookup type %d", (int)type);
 	}
-	q->timer = evtimer_new(r->base, on_timeout, q);
-	if (q->timer == NULL) {
-		mtasts__free(q);
-		return mtasts_error_set(err, MTASTS_ENOMEM,
-		    "cannot create a timer");
-	}
-	for (unsigned i = 0; i < q->nsub; i++) {
+	for (unsigned i = 0; i < q->nsub; i++)
 		q->sub[i].q = q;
-		rc = ub_resolve_async(r->ctx, q->name, qtypes[i], RR_CLASS_IN,
-		    &q->sub[i], ub_done, &q->sub[i].id);
+	q->timer = evtimer_new(r->base, on_timeout, q);
+	if (q->timer == NULL || event_add(r->ev, NULL) != 0) {
+		free_query(q);
+		return mtasts_error_set(err, MTASTS_EINTERNAL,
+		    "cannot set up events for a DNS lookup");
+	}
+	if (r->qhead == NULL && r->inflight + q->nsub <= r->max_inflight) {
+		rc = start_query(r, q);
 		if (rc != 0) {
-			for (unsigned k = 0; k < i; k++)
-				(void)ub_cancel(r->ctx, q->sub[k].id);
-			event_free(q->timer);
-			mtasts__free(q);
+			free_query(q);
+			settle(r);
 			return mtasts_error_set(err, MTASTS_EINTERNAL,
 			    "cannot start a DNS lookup of %s: %s", name,
 			    ub_strerror(rc));
 		}
-		q->sub[i].pending = true;
-		q->npending++;
+	} else {
+		/* Too many queries in flight: wait in arrival order, so
+		 * that libunbound never drops queries for lack of room.
+		 * The timeout starts when the lookup does. */
+		q->queued = true;
+		q->prev = r->qtail;
+		if (r->qtail)
+			r->qtail->next = q;
+		else
+			r->qhead = q;
+		r->qtail = q;
 	}
-	tv.tv_sec = r->timeout_ms / 1000;
-	tv.tv_usec = (long)(r->timeout_ms % 1000) * 1000;
-	evtimer_add(q->timer, &tv);
-	if (r->head == NULL && event_add(r->ev, NULL) != 0) {
-		for (unsigned i = 0; i < q->nsub; i++)
-			(void)ub_cancel(r->ctx, q->sub[i].id);
-		free_query(q);
-		return mtasts_error_set(err, MTASTS_EINTERNAL,
-		    "cannot watch the libunbound descriptor");
-	}
-	q->next = r->head;
-	if (r->head)
-		r->head->prev = q;
-	r->head = q;
 	if (qp)
 		*qp = (struct mtasts_dns_query *)q;
 	return MTASTS_OK;

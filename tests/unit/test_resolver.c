@@ -172,6 +172,53 @@ test_ops_table(void **state)
 	event_base_free(base);
 }
 
+/* Above max_queries lookups wait; each still ends exactly once, here by
+ * our own timeout (nothing answers on the dead port), and the timeout
+ * of a waiting lookup starts only when it is sent. */
+static unsigned temp_calls;
+
+static void
+temp_cb(void *arg, const struct mtasts_dns_answer *ans)
+{
+	(void)arg;
+	assert_int_equal(ans->code, MTASTS_EDNSTEMP);
+	assert_non_null(strstr(ans->reason, "timed out after 150 ms"));
+	assert_int_equal(ans->count, 0);
+	temp_calls++;
+}
+
+static void
+test_queue_and_timeout(void **state)
+{
+	struct event_base *base = event_base_new();
+	struct mtasts_resolver_options o;
+	struct mtasts_resolver *r;
+	struct mtasts_dns_query *q[6];
+	struct mtasts_error err;
+
+	(void)state;
+	mtasts_resolver_options_init(&o);
+	o.forward = DEAD_FORWARDER;
+	o.timeout_ms = 150;
+	o.max_queries = 2;
+	assert_int_equal(mtasts_resolver_new(base, &o, &r, &err), MTASTS_OK);
+	temp_calls = 0;
+	for (int i = 0; i < 6; i++) {
+		char name[64];
+
+		snprintf(name, sizeof(name), "q%d.test", i);
+		assert_int_equal(mtasts_resolver_lookup(r, i == 1 ?
+		    MTASTS_DNS_ADDR : MTASTS_DNS_TXT, name, temp_cb, NULL,
+		    &q[i], &err), MTASTS_OK);
+	}
+	/* q0 runs; q1 (two queries) waits; cancel a waiting one. */
+	mtasts_resolver_cancel(r, q[3]);
+	event_base_dispatch(base);
+	assert_int_equal(temp_calls, 5);
+	mtasts_resolver_free(r);
+	event_base_free(base);
+}
+
 int
 main(void)
 {
@@ -181,6 +228,7 @@ main(void)
 	    cmocka_unit_test(test_new_and_arguments),
 	    cmocka_unit_test(test_cancel_and_free),
 	    cmocka_unit_test(test_ops_table),
+	    cmocka_unit_test(test_queue_and_timeout),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
