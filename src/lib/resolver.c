@@ -59,6 +59,7 @@ struct rquery {
 	bool dead;		/* dropped while the resolver is busy */
 	bool queued;		/* waiting in the FIFO, not started */
 	bool charged;		/* counted in r->inflight */
+	bool grace;		/* timeout postponed once for queued answers */
 	int start_err;		/* ub_resolve_async() failed when dequeued */
 	int qtypes[2];
 	struct rsub sub[2];
@@ -901,6 +902,13 @@ on_timeout(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (!q->start_err && !q->grace && ub_poll(r->ctx)) {
+		/* Answers are waiting in the pipe (a busy loop can run our
+		 * timer before the descriptor event): read them first. */
+		q->grace = true;
+		arm_timer(q, 20);
+		return;
+	}
 	for (unsigned i = 0; i < q->nsub; i++) {
 		if (q->sub[i].pending) {
 			(void)ub_cancel(r->ctx, q->sub[i].id);
