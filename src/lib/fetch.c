@@ -496,8 +496,8 @@ describe_cert_error(struct freq *rq, X509_STORE_CTX *sctx, int e)
 	switch (e) {
 	case X509_V_ERR_HOSTNAME_MISMATCH:
 		if (leaf && san_dns_names(leaf, buf, sizeof(buf)) > 0)
-			snprintf(out, cap, "certificate is valid for %s, not %s",
-			    buf, rq->host);
+			snprintf(out, cap, "certificate is valid for %s, "
+			    "not %s", buf, rq->host);
 		else
 			snprintf(out, cap, "certificate has no subjectAltName "
 			    "DNS name for %s (CN-only certificates are not "
@@ -782,9 +782,10 @@ other:
 		curl_easy_getinfo(rq->easy, CURLINFO_APPCONNECT_TIME_T,
 		    &appconnect);
 		if (appconnect == 0)
-			snprintf(reason, cap, "TCP and TLS connection to %s port "
-			    "443 not established within the connect timeout "
-			    "of %ld ms", rq->host, f->connect_timeout_ms);
+			snprintf(reason, cap, "TCP and TLS connection to %s "
+			    "port 443 not established within the connect "
+			    "timeout of %ld ms", rq->host,
+			    f->connect_timeout_ms);
 		else
 			snprintf(reason, cap, "%s not received completely "
 			    "within the fetch timeout of %ld ms", url,

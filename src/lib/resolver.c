@@ -796,7 +796,7 @@ build_answer(struct mtasts_resolver *r, struct rquery *q,
 	if (q->type == MTASTS_DNS_ADDR) {
 		/* Any address wins; otherwise the worst failure. */
 		if (code[0] != MTASTS_OK && code[1] != MTASTS_OK) {
-			best = merge_rank(code[1]) > merge_rank(code[0]) ? 1 : 0;
+			best = merge_rank(code[1]) > merge_rank(code[0]);
 			b->a.code = code[best];
 			b->a.nxdomain = nx[0] && nx[1];
 			if (b->a.code == MTASTS_ENOTFOUND && !b->a.nxdomain)

@@ -112,7 +112,7 @@ fire(evutil_socket_t fd, short what, void *arg)
 
 		memset(&r, 0, sizeof(r));
 		r.code = w->http_code;
-		r.reason = w->http_code ? "fake HTTP failure at https://x/" : "";
+		r.reason = w->http_code ? "fake failure at https://x/" : "";
 		r.url = "https://fake/";
 		r.status = w->http_status ? w->http_status : 200;
 		r.body = w->body ? w->body : "";
