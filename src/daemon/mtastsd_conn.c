@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -33,6 +34,7 @@ struct mtastsd_conn {
 	struct mtastsd_conn *prev;
 	struct mtastsd_conn *next;
 	bool in_process;	/* re-entrancy guard */
+	bool lingering;		/* CLOSING: reply sent, waiting for EOF */
 };
 
 static void conn_process(struct mtastsd_conn *c);
@@ -59,13 +61,31 @@ send_reply(struct mtastsd_conn *c, const char *p, size_t n)
 	evbuffer_add(out, ",", 1);
 }
 
+/*
+ * Lingering close: once the last reply is out, shut down our sending
+ * side and discard whatever the client still sends until it closes (or
+ * LINGER_SECONDS pass). Closing with unread input would make the kernel
+ * send a reset that can destroy the reply before the client reads it.
+ */
+#define LINGER_SECONDS 2
+
+static void
+linger(struct mtastsd_conn *c)
+{
+	struct timeval tv = {LINGER_SECONDS, 0};
+
+	c->lingering = true;
+	shutdown(bufferevent_getfd(c->bev), SHUT_WR);
+	bufferevent_set_timeouts(c->bev, &tv, &tv);
+	bufferevent_enable(c->bev, EV_READ);
+}
+
 static void
 close_after_write(struct mtastsd_conn *c)
 {
 	c->state = CONN_CLOSING;
-	bufferevent_disable(c->bev, EV_READ);
 	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
-		mtastsd__conn_free(c);
+		linger(c);
 }
 
 static void
@@ -156,10 +176,12 @@ static void
 read_cb(struct bufferevent *bev, void *arg)
 {
 	struct mtastsd_conn *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
 
-	(void)bev;
 	if (c->state == CONN_READING)
 		conn_process(c);
+	else if (c->state == CONN_CLOSING)
+		evbuffer_drain(in, evbuffer_get_length(in));
 }
 
 static void
@@ -168,8 +190,8 @@ write_cb(struct bufferevent *bev, void *arg)
 	struct mtastsd_conn *c = arg;
 
 	(void)bev;
-	if (c->state == CONN_CLOSING)
-		mtastsd__conn_free(c);
+	if (c->state == CONN_CLOSING && !c->lingering)
+		linger(c);
 }
 
 static void

@@ -56,7 +56,9 @@ def reply(f):
         try:
             c = f.read(1)
         except ConnectionResetError:
-            return "<closed>"
+            return "<reset>"
+        except TimeoutError:
+            return "<open>"
         if c == b"":
             return "<closed>"
         if c == b":":
@@ -81,6 +83,7 @@ elif cmd == "pipe":
         print(reply(f))
 elif cmd == "raw":
     s, f = conn()
+    s.settimeout(2)
     s.sendall(args[0].encode())
     print(reply(f)); print(reply(f))
 elif cmd == "vanish":
@@ -122,7 +125,8 @@ elif cmd == "idle":
             s.sendall(b"%d:%s," % (len(p), p))
         except OSError:
             return "<closed>"
-        return reply(f)
+        r = reply(f)
+        return "<closed>" if r == "<reset>" else r
     print(ask())
     for s in socks:
         s.close()
@@ -198,7 +202,7 @@ for k in '[enforce.test]' '[enforce.test]:25' 'enforce.test:25' '192.0.2.1' '[19
 done
 expect "pipelined replies in order" "$(printf 'NOTFOUND \nOK secure.*\nNOTFOUND ')" \
 	"$(sm pipe postfix testing.test enforce.test none.test)"
-expect "request without a key is PERM" '^PERM ' "$(sm raw '7:postfix,')"
+expect "request without a key is PERM, connection kept" $'^PERM invalid request.*\n<open>$' "$(sm raw '7:postfix,')"
 expect "malformed netstring: PERM then close" $'^PERM malformed netstring\n<closed>$' "$(sm raw 'abc:xyz,')"
 expect "oversized netstring: PERM then close" $'^PERM request too large\n<closed>$' "$(sm raw '99999:postfix ')"
 expect "client vanishing mid-request" "=gone" "$(sm vanish)"
