@@ -709,8 +709,9 @@ mtastsd_config_load(struct mtastsd_config *c, const char *path,
 			    o->mode == MTASTS_MODE_ENFORCE ? "enforce"
 							   : "testing");
 	}
-	qsort(c->overrides, c->noverrides, sizeof(*c->overrides),
-	    override_cmp);
+	if (c->noverrides > 1)
+		qsort(c->overrides, c->noverrides, sizeof(*c->overrides),
+		    override_cmp);
 	return 0;
 }
 

@@ -189,8 +189,9 @@ write_cb(struct bufferevent *bev, void *arg)
 {
 	struct mtastsd_conn *c = arg;
 
-	(void)bev;
-	if (c->state == CONN_CLOSING && !c->lingering)
+	/* A deferred callback may come late: check the buffer itself. */
+	if (c->state == CONN_CLOSING && !c->lingering &&
+	    evbuffer_get_length(bufferevent_get_output(bev)) == 0)
 		linger(c);
 }
 
@@ -203,7 +204,9 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 	if (what & BEV_EVENT_TIMEOUT)
 		log_debug("client timed out in state %d", (int)c->state);
 	else if (what & BEV_EVENT_ERROR)
-		log_debug("client connection error");
+		log_debug("client connection error in state %d: %s",
+		    (int)c->state,
+		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
 	mtastsd__conn_free(c);
 }
 

@@ -553,12 +553,19 @@ discovery_done(void *arg, struct mtasts_discovery_result *res)
 	unsigned shift;
 	int64_t backoff;
 	uint8_t prev_failures;
+	bool changed;
 
 	e = mtastsd_cache_find(eng->cache, domain, strlen(domain));
 	switch (res->result) {
 	case MTASTS_RESULT_POLICY:
 		eng->stats.fetched++;
 		max_age = mtasts_policy_max_age(res->policy);
+		/* e is replaced (freed) by put_policy: note what changes. */
+		changed = e == NULL || !(e->flags & MTASTSD_ENTRY_POLICY) ||
+		    res->id == NULL ||
+		    strcmp(mtastsd_entry_id(e), res->id) != 0 ||
+		    e->mode != (uint8_t)mtasts_policy_mode(res->policy);
+		e = NULL;
 		ne = put_policy(eng, domain, res->id, res->policy, res->body,
 		    res->body_len, now, now + max_age, now);
 		if (ne == NULL) {
@@ -567,10 +574,7 @@ discovery_done(void *arg, struct mtasts_discovery_result *res)
 			    domain);
 			break;
 		}
-		if (e == NULL || strcmp(mtastsd_entry_id(ne), "") == 0 ||
-		    !(e->flags & MTASTSD_ENTRY_POLICY) ||
-		    strcmp(mtastsd_entry_id(e), mtastsd_entry_id(ne)) != 0 ||
-		    e->mode != ne->mode)
+		if (changed)
 			log_notice("%s: MTA-STS policy id %s mode %s max_age "
 				   "%u",
 			    domain, mtastsd_entry_id(ne),

@@ -260,7 +260,9 @@ wait "$pid"
 pid=
 
 # Valgrind, when installed: a short run must be clean.
-if command -v valgrind >/dev/null; then
+if ldd "$bin" | grep -q libasan; then
+	echo "skip - valgrind (sanitizer build)"
+elif command -v valgrind >/dev/null; then
 	write_conf
 	valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite \
 		--error-exitcode=99 "$bin" -c "$conf" >>"$work/vg.log" 2>&1 &
