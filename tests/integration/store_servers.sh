@@ -153,6 +153,19 @@ for g in store-redis store-postgresql store-redis-faults \
   grep -q "SKIPPED \] ${g#store-}" "$out" && bad "group $g was skipped"
 done
 
+# SQLite on a full disk: a 1 MiB tmpfs in a private mount namespace.
+mkdir -p "$T/full"
+if unshare --mount sh -c "mount -t tmpfs -o size=1m tmpfs '$T/full' &&
+    MTASTS_TEST_SQLITE_FULLDIR='$T/full' timeout 300 '$TEST_STORE'" \
+    >"$T/full.out" 2>&1; then
+  grep -q '^\[       OK \] test_sqlite_disk_full' "$T/full.out" &&
+    ok "sqlite store on a full disk" ||
+    bad "sqlite disk-full test did not run"
+else
+  cat "$T/full.out"; bad "sqlite store on a full disk"
+fi
+grep 'disk full after' "$T/full.out"
+
 # The servers must have come back after the fault tests and hold nothing
 # of ours anymore.
 if "$T/redis-start.sh" 2>/dev/null; then

@@ -17,7 +17,9 @@
  * while calls are pending, checks that every callback runs exactly once,
  * that calls fail fast while it is down, that the outage is logged once,
  * and that the store reconnects when it is back; and opens a store while
- * the server is down. Groups without their variables are skipped.
+ * the server is down. MTASTS_TEST_SQLITE_FULLDIR names a small file
+ * system to fill (writes must fail with MTASTS_ESTORE, reads go on).
+ * Groups without their variables are skipped.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -758,6 +760,41 @@ test_sqlite_file_removed(void **state)
 	mtasts_store_close(s);
 }
 
+static void
+test_sqlite_disk_full(void **state)
+{
+	const char *dir = getenv("MTASTS_TEST_SQLITE_FULLDIR");
+	static char body[BODY_MAX + 1];
+	struct mtasts_store_record rec;
+	struct mtasts_store *s;
+	char u[600], d[64];
+	struct res r;
+	int i, code = MTASTS_OK;
+
+	(void)state;
+	snprintf(u, sizeof(u), "sqlite:%s/full.db", dir);
+	s = open_store(u);
+	log_warn = log_info = 0;
+	mtasts_store_set_log(s, log_cb, NULL);
+	memset(body, 'q', BODY_MAX);
+	make_rec(&rec, "first.test", "a", 1, "small");
+	assert_int_equal(put_sync(s, &rec), MTASTS_OK);
+	for (i = 0; i < 1000 && code == MTASTS_OK; i++) {
+		snprintf(d, sizeof(d), "fill%d.test", i);
+		make_rec(&rec, d, "a", 1, body);
+		code = put_sync(s, &rec);
+	}
+	print_message("  disk full after %d puts of 64 KiB\n", i);
+	assert_int_equal(code, MTASTS_ESTORE);
+	assert_int_equal(put_sync(s, &rec), MTASTS_ESTORE);
+	assert_int_equal(log_warn, 1);
+	/* what was written is still readable */
+	get_sync(s, "first.test", &r);
+	assert_int_equal(r.code, MTASTS_OK);
+	assert_string_equal(r.body, "small");
+	mtasts_store_close(s);
+}
+
 /* ---- Redis / PostgreSQL specifics --------------------------------------- */
 
 static int
@@ -1062,6 +1099,10 @@ static const struct CMUnitTest sqlite_tests[] = {
 	cmocka_unit_test_setup(test_sqlite_file_removed, setup_each),
 };
 
+static const struct CMUnitTest sqlite_full_tests[] = {
+	cmocka_unit_test(test_sqlite_disk_full),
+};
+
 static const struct CMUnitTest redis_tests[] = {
 	cmocka_unit_test(test_redis_hostile),
 	cmocka_unit_test(test_redis_ttl),
@@ -1149,6 +1190,10 @@ main(void)
 		    common_tests, NULL, NULL);
 		fails += cmocka_run_group_tests_name("store-sqlite-specific",
 		    sqlite_tests, NULL, NULL);
+		if (getenv("MTASTS_TEST_SQLITE_FULLDIR") != NULL)
+			fails += cmocka_run_group_tests_name(
+			    "store-sqlite-disk-full", sqlite_full_tests, NULL,
+			    NULL);
 	} else {
 		print_message("[  SKIPPED ] sqlite (built without it)\n");
 	}
