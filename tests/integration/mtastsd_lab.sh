@@ -259,6 +259,50 @@ kill -TERM "$pid"
 wait "$pid"
 pid=
 
+# Unix socket with owner, group and mode, and the privilege drop.
+chmod 0755 "$work"
+cat >"$conf" <<CONF
+listen = unix:$work/sm.sock
+unix_owner = nobody
+unix_group = nogroup
+unix_mode = 0660
+user = nobody
+cache = memory
+control_socket = $ctl
+dns_resolver = $LAB_RESOLVER
+ca_file = $LAB_CA
+CONF
+start || exit 1
+expect "unix socket owner, group, mode" "=nobody nogroup 660" "$(stat -c '%U %G %a' "$work/sm.sock")"
+expect "privileges dropped to nobody" '^Uid:[[:space:]]+65534[[:space:]]+65534[[:space:]]+65534' \
+	"$(grep '^Uid:' "/proc/$pid/status")"
+expect "unix socket answers" "$secure" "$(python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+p = b"postfix enforce.test"; s.sendall(b"%d:%s," % (len(p), p))
+d = s.recv(4096).decode(); print(d[d.index(":") + 1:-1])' "$work/sm.sock")"
+kill -TERM "$pid"
+wait "$pid"
+pid=
+expect "refuses an unknown user" 'no such user' \
+	"$("$bin" -c "$conf" -o user=no-such-user-mtasts -o control_socket= 2>&1)"
+
+# systemd socket activation (LISTEN_FDS/LISTEN_PID).
+if command -v systemd-socket-activate >/dev/null; then
+	write_conf
+	systemd-socket-activate -l 127.0.0.1:$((port + 1)) "$bin" -c "$conf" \
+		-o listen=inet:127.0.0.1:1 >>"$log" 2>&1 &
+	pid=$!
+	sleep 1
+	expect "socket activation: answers on the passed socket" "$secure" \
+		"$(python3 "$work/sm.py" $((port + 1)) q postfix enforce.test)"
+	kill -TERM "$pid"
+	wait "$pid"
+	pid=
+else
+	echo "skip - systemd-socket-activate not installed"
+fi
+
 # Valgrind, when installed: a short run must be clean.
 if ldd "$bin" | grep -q libasan; then
 	echo "skip - valgrind (sanitizer build)"
