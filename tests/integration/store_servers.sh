@@ -105,7 +105,7 @@ PP=$(free_port)
 mkdir -p "$T/pg" "$T/pgsock"
 touch "$T/pg.log"
 chown postgres "$T/pg" "$T/pgsock" "$T/pg.log"
-if runuser -u postgres -- "$PGBIN/initdb" -D "$T/pg" -A trust -U postgres \
+if runuser -u postgres -- "$PGBIN/initdb" -D "$T/pg" -A trust -U postgres -E UTF8 --locale=C \
     --no-sync >"$T/initdb.log" 2>&1; then
   ok "initdb"
 else

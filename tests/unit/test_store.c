@@ -972,6 +972,16 @@ test_pgsql_hostile(void **state)
 	scan_sync(s, &r);
 	assert_int_equal(r.code, MTASTS_OK);
 	assert_int_equal(r.each, 1);
+	/* a statement the server refuses fails alone: the connection
+	 * stays usable (the database is UTF-8, this body is not) */
+	{
+		struct mtasts_store_record rec;
+
+		make_rec(&rec, "latin1.test", "a", 1, "caf\xe9");
+		assert_int_equal(put_sync(s, &rec), MTASTS_ESTORE);
+		make_rec(&rec, "latin1.test", "a", 1, "cafe");
+		assert_int_equal(put_sync(s, &rec), MTASTS_OK);
+	}
 	assert_int_equal(shell("psql -q -X \"$MTASTS_TEST_PGSQL\" -c "
 	    "\"DELETE FROM mtasts_policy\" >/dev/null"), 0);
 	mtasts_store_close(s);
