@@ -35,28 +35,57 @@ struct mtastsd_conn {
 	struct mtastsd_conn *next;
 	bool in_process;	/* re-entrancy guard */
 	bool lingering;		/* CLOSING: reply sent, waiting for EOF */
+	unsigned timeout_set;	/* seconds of the armed read timeout */
 };
 
 static void conn_process(struct mtastsd_conn *c);
 
+/* Idle timeout between requests, read timeout inside one; libevent
+   re-arms it on every read, so it is only set when the kind changes. */
 static void
 set_timeout(struct mtastsd_conn *c)
 {
 	struct timeval tv;
 	const struct mtastsd_config *cfg = c->sh->cfg;
 	size_t pending = evbuffer_get_length(bufferevent_get_input(c->bev));
+	unsigned want = pending ? cfg->read_timeout : cfg->idle_timeout;
 
-	tv.tv_sec = pending ? cfg->read_timeout : cfg->idle_timeout;
+	if (want == c->timeout_set)
+		return;
+	c->timeout_set = want;
+	tv.tv_sec = want;
 	tv.tv_usec = 0;
 	bufferevent_set_timeouts(c->bev, &tv, &tv);
 }
 
+/*
+ * Frame and send a reply. When nothing is queued, write straight to the
+ * socket: the common small reply then costs one send() and no poller
+ * changes; only what the kernel does not take is queued.
+ */
 static void
 send_reply(struct mtastsd_conn *c, const char *p, size_t n)
 {
 	struct evbuffer *out = bufferevent_get_output(c->bev);
+	char small[1024];
+	char head[24];
+	int hl = snprintf(head, sizeof(head), "%zu:", n);
+	size_t total = (size_t)hl + n + 1;
+	ssize_t sent;
 
-	evbuffer_add_printf(out, "%zu:", n);
+	if (total <= sizeof(small) && evbuffer_get_length(out) == 0) {
+		memcpy(small, head, (size_t)hl);
+		memcpy(small + hl, p, n);
+		small[total - 1] = ',';
+		sent = send(bufferevent_getfd(c->bev), small, total,
+		    MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (sent < 0)
+			sent = 0; /* let the bufferevent report the error */
+		if ((size_t)sent < total)
+			evbuffer_add(out, small + sent, total - (size_t)sent);
+		return;
+	}
+	evbuffer_add(out, head, (size_t)hl);
 	evbuffer_add(out, p, n);
 	evbuffer_add(out, ",", 1);
 }
@@ -75,6 +104,7 @@ linger(struct mtastsd_conn *c)
 	struct timeval tv = {LINGER_SECONDS, 0};
 
 	c->lingering = true;
+	c->timeout_set = LINGER_SECONDS;
 	shutdown(bufferevent_getfd(c->bev), SHUT_WR);
 	bufferevent_set_timeouts(c->bev, &tv, &tv);
 	bufferevent_enable(c->bev, EV_READ);
@@ -220,8 +250,7 @@ mtastsd__conn_new(struct mtastsd_server *srv, int fd)
 		evutil_closesocket(fd);
 		return;
 	}
-	c->bev = bufferevent_socket_new(sh->base, fd,
-	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	c->bev = bufferevent_socket_new(sh->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (c->bev == NULL) {
 		evutil_closesocket(fd);
 		free(c);
