@@ -19,6 +19,13 @@ set -uo pipefail
 skip() { echo "store_servers: SKIP: $*" >&2; exit 77; }
 
 [ "$(id -u)" -eq 0 ] || skip "needs root (PostgreSQL runs as user postgres)"
+# Run in a private PID namespace: this shell is its init, so the servers
+# the fault tests kill are reaped (no zombies left behind) and nothing
+# outlives the test.
+if [ -z "${MTASTS_STORE_PIDNS:-}" ] && command -v unshare >/dev/null; then
+  MTASTS_STORE_PIDNS=1 exec unshare --pid --fork --mount-proc \
+    --kill-child bash "$0" "$@"
+fi
 command -v redis-server >/dev/null || skip "redis-server is not installed"
 command -v redis-cli >/dev/null || skip "redis-cli is not installed"
 command -v psql >/dev/null || skip "postgresql is not installed"
