@@ -5,22 +5,31 @@
  * States: READING (parsing whatever requests are buffered), LOOKUP (one
  * request is waiting for the engine; later requests stay buffered, so
  * replies go out in request order), CLOSING (a final reply is being
- * flushed, then the connection is freed). Every state has a timer: the
- * read timeout (idle_timeout between requests, read_timeout inside a
- * request) and the engine's own lookup_timeout.
+ * flushed, then a lingering close). Every state has a timer: the read
+ * event's timeout (idle_timeout between requests, read_timeout inside
+ * a request, LINGER_SECONDS when closing) and the engine's own
+ * lookup_timeout.
+ *
+ * I/O is done by hand on plain events rather than bufferevents: a fixed
+ * input buffer per connection (one recv() per readable event, no
+ * FIONREAD), and replies sent with one send() straight away; only what
+ * the kernel does not take is queued behind a write event.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 
 #include "mtasts/netstring.h"
 #include "mtastsd_log.h"
 #include "mtastsd_server.h"
+
+#define LINGER_SECONDS 2
 
 enum conn_state { CONN_READING = 0, CONN_LOOKUP = 1, CONN_CLOSING = 2 };
 
@@ -28,66 +37,54 @@ struct mtastsd_conn {
 	struct mtastsd_waiter w;	/* first: the waiter callback casts */
 	struct mtastsd_server *srv;
 	struct mtastsd_server_shared *sh;
-	struct bufferevent *bev;
+	int fd;
+	struct event *rev;	/* persistent read event with timeout */
+	struct event *wev;	/* write event, only while out is queued */
+	struct evbuffer *out;	/* reply bytes the kernel did not take */
 	enum conn_state state;
 	struct mtastsd_buf reply;
 	struct mtastsd_conn *prev;
 	struct mtastsd_conn *next;
 	bool in_process;	/* re-entrancy guard */
 	bool lingering;		/* CLOSING: reply sent, waiting for EOF */
+	bool reading;		/* rev is added */
 	unsigned timeout_set;	/* seconds of the armed read timeout */
+	size_t inlen;		/* bytes in in[] */
+	size_t incap;
+	char in[];		/* input buffer */
 };
 
 static void conn_process(struct mtastsd_conn *c);
 
-/* Idle timeout between requests, read timeout inside one; libevent
-   re-arms it on every read, so it is only set when the kind changes. */
+static void
+arm_read(struct mtastsd_conn *c, unsigned seconds)
+{
+	struct timeval tv;
+
+	if (c->reading && seconds == c->timeout_set)
+		return;
+	c->timeout_set = seconds;
+	tv.tv_sec = seconds;
+	tv.tv_usec = 0;
+	if (event_add(c->rev, &tv) == 0)
+		c->reading = true;
+}
+
+static void
+stop_read(struct mtastsd_conn *c)
+{
+	if (c->reading)
+		event_del(c->rev);
+	c->reading = false;
+}
+
+/* Idle timeout between requests, read timeout inside one. */
 static void
 set_timeout(struct mtastsd_conn *c)
 {
-	struct timeval tv;
 	const struct mtastsd_config *cfg = c->sh->cfg;
-	size_t pending = evbuffer_get_length(bufferevent_get_input(c->bev));
-	unsigned want = pending ? cfg->read_timeout : cfg->idle_timeout;
 
-	if (want == c->timeout_set)
-		return;
-	c->timeout_set = want;
-	tv.tv_sec = want;
-	tv.tv_usec = 0;
-	bufferevent_set_timeouts(c->bev, &tv, &tv);
-}
-
-/*
- * Frame and send a reply. When nothing is queued, write straight to the
- * socket: the common small reply then costs one send() and no poller
- * changes; only what the kernel does not take is queued.
- */
-static void
-send_reply(struct mtastsd_conn *c, const char *p, size_t n)
-{
-	struct evbuffer *out = bufferevent_get_output(c->bev);
-	char small[1024];
-	char head[24];
-	int hl = snprintf(head, sizeof(head), "%zu:", n);
-	size_t total = (size_t)hl + n + 1;
-	ssize_t sent;
-
-	if (total <= sizeof(small) && evbuffer_get_length(out) == 0) {
-		memcpy(small, head, (size_t)hl);
-		memcpy(small + hl, p, n);
-		small[total - 1] = ',';
-		sent = send(bufferevent_getfd(c->bev), small, total,
-		    MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (sent < 0)
-			sent = 0; /* let the bufferevent report the error */
-		if ((size_t)sent < total)
-			evbuffer_add(out, small + sent, total - (size_t)sent);
-		return;
-	}
-	evbuffer_add(out, head, (size_t)hl);
-	evbuffer_add(out, p, n);
-	evbuffer_add(out, ",", 1);
+	arm_read(c, c->inlen ? cfg->read_timeout : cfg->idle_timeout);
 }
 
 /*
@@ -96,26 +93,55 @@ send_reply(struct mtastsd_conn *c, const char *p, size_t n)
  * LINGER_SECONDS pass). Closing with unread input would make the kernel
  * send a reset that can destroy the reply before the client reads it.
  */
-#define LINGER_SECONDS 2
-
 static void
 linger(struct mtastsd_conn *c)
 {
-	struct timeval tv = {LINGER_SECONDS, 0};
-
 	c->lingering = true;
-	c->timeout_set = LINGER_SECONDS;
-	shutdown(bufferevent_getfd(c->bev), SHUT_WR);
-	bufferevent_set_timeouts(c->bev, &tv, &tv);
-	bufferevent_enable(c->bev, EV_READ);
+	shutdown(c->fd, SHUT_WR);
+	c->reading = false;	/* force re-arming with the new timeout */
+	arm_read(c, LINGER_SECONDS);
 }
 
 static void
 close_after_write(struct mtastsd_conn *c)
 {
 	c->state = CONN_CLOSING;
-	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+	if (evbuffer_get_length(c->out) == 0)
 		linger(c);
+}
+
+/* Frame and send a reply; queue what the kernel does not take. */
+static void
+send_reply(struct mtastsd_conn *c, const char *p, size_t n)
+{
+	char small[1024];
+	char head[24];
+	int hl = snprintf(head, sizeof(head), "%zu:", n);
+	size_t total = (size_t)hl + n + 1;
+	ssize_t sent = 0;
+	struct timeval tv;
+
+	if (c->lingering)
+		return;
+	if (total <= sizeof(small) && evbuffer_get_length(c->out) == 0) {
+		memcpy(small, head, (size_t)hl);
+		memcpy(small + hl, p, n);
+		small[total - 1] = ',';
+		sent = send(c->fd, small, total, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (sent < 0)
+			sent = 0; /* the write event reports real errors */
+		if ((size_t)sent == total)
+			return;
+		evbuffer_add(c->out, small + sent, total - (size_t)sent);
+	} else {
+		evbuffer_add(c->out, head, (size_t)hl);
+		evbuffer_add(c->out, p, n);
+		evbuffer_add(c->out, ",", 1);
+	}
+	/* A client that stops reading is dropped after read_timeout. */
+	tv.tv_sec = c->sh->cfg->read_timeout;
+	tv.tv_usec = 0;
+	event_add(c->wev, &tv);
 }
 
 static void
@@ -125,11 +151,6 @@ lookup_done(struct mtastsd_waiter *w)
 
 	send_reply(c, c->reply.p, c->reply.len);
 	c->state = CONN_READING;
-	if (c->sh->draining &&
-	    evbuffer_get_length(bufferevent_get_input(c->bev)) == 0) {
-		close_after_write(c);
-		return;
-	}
 	if (!c->in_process)
 		conn_process(c);
 }
@@ -138,27 +159,15 @@ lookup_done(struct mtastsd_waiter *w)
 static void
 conn_process(struct mtastsd_conn *c)
 {
-	struct evbuffer *in = bufferevent_get_input(c->bev);
 	const struct mtastsd_config *cfg = c->sh->cfg;
 	const struct mtastsd_zone *zone;
 	const char *payload, *name, *key;
-	size_t len, plen, used, nlen, klen, want;
-	unsigned char *buf;
+	size_t off = 0, plen, used, nlen, klen;
 	int rc;
 
 	c->in_process = true;
-	while (c->state == CONN_READING) {
-		len = evbuffer_get_length(in);
-		if (len == 0)
-			break;
-		/* A whole netstring is at most max + 12 bytes. */
-		want = len < cfg->max_request_size + 12
-		    ? len
-		    : cfg->max_request_size + 12;
-		buf = evbuffer_pullup(in, (ev_ssize_t)want);
-		if (buf == NULL)
-			break;
-		rc = mtasts_netstring_decode((const char *)buf, want,
+	while (c->state == CONN_READING && off < c->inlen) {
+		rc = mtasts_netstring_decode(c->in + off, c->inlen - off,
 		    cfg->max_request_size, &payload, &plen, &used);
 		if (rc == MTASTS_EAGAIN)
 			break;
@@ -170,107 +179,148 @@ conn_process(struct mtastsd_conn *c)
 			    rc == MTASTS_ETOOBIG ? "request too large"
 						 : "malformed netstring");
 			send_reply(c, c->reply.p, c->reply.len);
-			evbuffer_drain(in, len);
+			off = c->inlen;
 			close_after_write(c);
 			break;
 		}
+		off += used;
 		if (mtasts_socketmap_split(payload, plen, &name, &nlen, &key,
 		    &klen) != MTASTS_OK) {
 			(void)mtastsd_reply_status(&c->reply, "PERM",
 			    "invalid request: want \"NAME KEY\"");
 			send_reply(c, c->reply.p, c->reply.len);
-			evbuffer_drain(in, used);
 			continue;
 		}
 		zone = mtastsd_config_zone(cfg, name, nlen);
 		rc = mtastsd_engine_lookup(c->sh->eng, zone, key, klen,
 		    &c->reply, &c->w, lookup_done);
-		evbuffer_drain(in, used);	/* payload not used below */
 		if (rc == MTASTSD_PENDING) {
 			c->state = CONN_LOOKUP;
 			break;
 		}
 		send_reply(c, c->reply.p, c->reply.len);
 	}
+	if (off > 0) {
+		memmove(c->in, c->in + off, c->inlen - off);
+		c->inlen -= off;
+	}
 	c->in_process = false;
-	if (c->state == CONN_READING && c->sh->draining &&
-	    evbuffer_get_length(in) == 0) {
+	if (c->state == CONN_CLOSING)
+		return;
+	if (c->state == CONN_READING && c->sh->draining && c->inlen == 0) {
 		close_after_write(c);
 		return;
 	}
-	if (c->state != CONN_CLOSING)
-		set_timeout(c);
+	/* Back-pressure: a full buffer behind a lookup stops reading. */
+	if (c->inlen == c->incap) {
+		stop_read(c);
+		return;
+	}
+	set_timeout(c);
 }
 
 static void
-read_cb(struct bufferevent *bev, void *arg)
+read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct mtastsd_conn *c = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
+	char scratch[512];
+	ssize_t n;
 
+	if (what & EV_TIMEOUT) {
+		if (!c->lingering)
+			log_debug("client timed out in state %d",
+			    (int)c->state);
+		mtastsd__conn_free(c);
+		return;
+	}
+	if (c->state == CONN_CLOSING) {
+		n = recv(fd, scratch, sizeof(scratch), 0);
+		if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR)))
+			return;
+		if (c->lingering)
+			mtastsd__conn_free(c);
+		else
+			stop_read(c);	/* wait for the write side */
+		return;
+	}
+	n = recv(fd, c->in + c->inlen, c->incap - c->inlen, 0);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		if (n < 0)
+			log_debug("client read error: %s", strerror(errno));
+		mtastsd__conn_free(c);
+		return;
+	}
+	c->inlen += (size_t)n;
 	if (c->state == CONN_READING)
 		conn_process(c);
-	else if (c->state == CONN_CLOSING)
-		evbuffer_drain(in, evbuffer_get_length(in));
+	else if (c->inlen == c->incap)
+		stop_read(c);
 }
 
 static void
-write_cb(struct bufferevent *bev, void *arg)
+write_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct mtastsd_conn *c = arg;
 
-	/* A deferred callback may come late: check the buffer itself. */
-	if (c->state == CONN_CLOSING && !c->lingering &&
-	    evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+	if (what & EV_TIMEOUT) {
+		log_debug("client does not read its replies; closing");
+		mtastsd__conn_free(c);
+		return;
+	}
+	if (evbuffer_write(c->out, fd) < 0 && errno != EAGAIN &&
+	    errno != EINTR) {
+		log_debug("client write error: %s", strerror(errno));
+		mtastsd__conn_free(c);
+		return;
+	}
+	if (evbuffer_get_length(c->out) > 0)
+		return;
+	event_del(c->wev);
+	if (c->state == CONN_CLOSING && !c->lingering)
 		linger(c);
-}
-
-static void
-event_cb(struct bufferevent *bev, short what, void *arg)
-{
-	struct mtastsd_conn *c = arg;
-
-	(void)bev;
-	if (what & BEV_EVENT_TIMEOUT)
-		log_debug("client timed out in state %d", (int)c->state);
-	else if (what & BEV_EVENT_ERROR)
-		log_debug("client connection error in state %d: %s",
-		    (int)c->state,
-		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
-	mtastsd__conn_free(c);
+	else if (!c->reading && c->state == CONN_READING)
+		set_timeout(c);
 }
 
 void
 mtastsd__conn_new(struct mtastsd_server *srv, int fd)
 {
 	struct mtastsd_server_shared *sh = mtastsd__server_shared(srv);
-	struct mtastsd_conn *c = calloc(1, sizeof(*c));
+	size_t cap = (size_t)sh->cfg->max_request_size * 2 + 64;
+	struct mtastsd_conn *c = calloc(1, sizeof(*c) + cap);
 
 	if (c == NULL) {
-		evutil_closesocket(fd);
+		close(fd);
 		return;
 	}
-	c->bev = bufferevent_socket_new(sh->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (c->bev == NULL) {
-		evutil_closesocket(fd);
+	c->fd = fd;
+	c->incap = cap;
+	evutil_make_socket_nonblocking(fd);
+	c->rev = event_new(sh->base, fd, EV_READ | EV_PERSIST, read_cb, c);
+	c->wev = event_new(sh->base, fd, EV_WRITE | EV_PERSIST, write_cb, c);
+	c->out = evbuffer_new();
+	if (c->rev == NULL || c->wev == NULL || c->out == NULL) {
+		if (c->rev)
+			event_free(c->rev);
+		if (c->wev)
+			event_free(c->wev);
+		if (c->out)
+			evbuffer_free(c->out);
+		close(fd);
 		free(c);
 		return;
 	}
 	c->srv = srv;
 	c->sh = sh;
 	mtastsd_buf_init(&c->reply, MTASTS_SOCKETMAP_MAX - 16);
-	bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
-	/* Stop reading (back-pressure) while a lookup holds later
-	   pipelined requests. */
-	bufferevent_setwatermark(c->bev, EV_READ, 0,
-	    (size_t)sh->cfg->max_request_size * 4 + 64);
 	c->next = sh->conns;
 	if (sh->conns)
 		sh->conns->prev = c;
 	sh->conns = c;
 	sh->nconns++;
 	set_timeout(c);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 }
 
 void
@@ -288,7 +338,10 @@ mtastsd__conn_free(struct mtastsd_conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	sh->nconns--;
-	bufferevent_free(c->bev);
+	event_free(c->rev);
+	event_free(c->wev);
+	evbuffer_free(c->out);
+	close(c->fd);
 	mtastsd_buf_free(&c->reply);
 	free(c);
 	mtastsd__server_conn_gone(srv);
@@ -302,8 +355,7 @@ mtastsd__conns_drain_all(struct mtastsd_server *srv)
 
 	for (c = sh->conns; c != NULL; c = next) {
 		next = c->next;
-		if (c->state == CONN_READING &&
-		    evbuffer_get_length(bufferevent_get_input(c->bev)) == 0)
+		if (c->state == CONN_READING && c->inlen == 0)
 			close_after_write(c);
 	}
 }
