@@ -242,11 +242,18 @@ sleep 0.5
 grep -q 'reload failed' "$log" && ok "bad reload refused" || bad "bad reload not reported"
 expect "... old configuration still serves" "=OK encrypt" "$(sm q postfix forced.test)"
 
-# SIGTERM drains and exits 0.
+# SIGTERM drains: a lookup in flight (slowok.test drips its policy over
+# about a second) is still answered, then the daemon exits 0.
+sm q postfix slowok.test >"$work/slow.out" 2>&1 &
+slow=$!
+sleep 0.3
 kill -TERM "$pid"
+wait "$slow"
 wait "$pid"
 rc=$?
 pid=
+expect "SIGTERM while a client waits" "=1" "$(grep -c 'draining (1 clients)' "$log")"
+expect "SIGTERM: lookup in flight answered" '^OK secure match=' "$(cat "$work/slow.out")"
 expect "SIGTERM: exit status 0" "=0" "$rc"
 
 # Restart with a dead resolver: policies come back from SQLite.
