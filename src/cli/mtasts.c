@@ -197,6 +197,8 @@ main(int argc, char **argv)
 	size_t i, n = 0;
 	int c;
 
+	/* Keep stdout and stderr lines in order when both go to a terminal. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	memset(&o, 0, sizeof(o));
 	memset(longopts, 0, sizeof(longopts));
 	shortopts[n++] = ':';
