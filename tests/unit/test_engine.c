@@ -60,6 +60,62 @@ fake_start(void *impl, const char *domain, const char *cached_id,
 
 static const struct mtastsd_disc_ops fake_disc = {.start = fake_start};
 
+/* A fake store: get answers from one record, later (run_store()). */
+static struct {
+	int gets, puts, fail;
+	mtasts_store_get_cb cb;
+	void *arg;
+	struct mtasts_store_record rec;
+	int have;
+	char body[256];
+} st;
+
+static int
+fake_get(void *impl, const char *domain, mtasts_store_get_cb cb, void *arg)
+{
+	(void)impl;
+	(void)domain;
+	st.gets++;
+	if (st.fail)
+		return MTASTS_ESTORE;
+	st.cb = cb;
+	st.arg = arg;
+	return MTASTS_OK;
+}
+
+static void
+run_store(void)
+{
+	mtasts_store_get_cb cb = st.cb;
+
+	st.cb = NULL;
+	assert_non_null(cb);
+	if (st.have)
+		cb(st.arg, MTASTS_OK, &st.rec);
+	else
+		cb(st.arg, MTASTS_ENOTFOUND, NULL);
+}
+
+static int
+fake_put(void *impl, const struct mtasts_store_record *rec,
+    mtasts_store_done_cb cb, void *arg)
+{
+	(void)impl;
+	st.puts++;
+	snprintf(st.body, sizeof(st.body), "%.*s", (int)rec->body_len,
+	    rec->body);
+	st.rec = *rec;
+	st.rec.body = st.body;
+	cb(arg, st.fail ? MTASTS_ESTORE : MTASTS_OK);
+	return MTASTS_OK;
+}
+
+static const struct mtasts_store_ops fake_store = {
+	.scheme = "fake",
+	.get = fake_get,
+	.put = fake_put,
+};
+
 static const char enforce_body[] = "version: STSv1\nmode: enforce\n"
 				   "mx: mx1.example.com\nmx: *.example.net\n"
 				   "max_age: 86400\n";
@@ -125,7 +181,6 @@ static void
 make_engine(void)
 {
 	struct mtastsd_engine_options opt;
-	size_t i;
 
 	memset(&opt, 0, sizeof(opt));
 	opt.cfg = &fx.cfg;
@@ -133,13 +188,13 @@ make_engine(void)
 	opt.now = fake_clock;
 	fx.eng = mtastsd_engine_new(&opt);
 	assert_non_null(fx.eng);
-	for (i = 0; i < 32; i++)
-		mtastsd_buf_init(&fx.reqs[i].out, 100000);
 }
 
 static int
 setup(void **state)
 {
+	size_t i;
+
 	(void)state;
 	mtastsd_log_set_level(MTASTSD_LOG_ERR);
 	memset(calls, 0, sizeof(calls));
@@ -148,6 +203,8 @@ setup(void **state)
 	memset(&fx, 0, sizeof(fx));
 	mtastsd_config_init(&fx.cfg);
 	fx.cfg.refresh_jitter = 0;
+	for (i = 0; i < 32; i++)
+		mtastsd_buf_init(&fx.reqs[i].out, 100000);
 	make_engine();
 	return 0;
 }
@@ -523,6 +580,53 @@ test_proactive_refresh(void **state)
 }
 
 static void
+test_store(void **state)
+{
+	int64_t t0 = fake_now;
+
+	(void)state;
+	memset(&st, 0, sizeof(st));
+	mtastsd_engine_set_store(fx.eng, &fake_store, NULL);
+	/* Miss: store first, then discovery; the fetch is written through. */
+	assert_int_equal(lookup(0, "example.com"), MTASTSD_PENDING);
+	assert_int_equal(st.gets, 1);
+	assert_int_equal(ncalls, 0);
+	run_store();
+	assert_int_equal(ncalls, 1);
+	complete(0, MTASTS_RESULT_POLICY, "id1", enforce_body);
+	assert_string_equal(reply(0), SECURE);
+	assert_int_equal(st.puts, 1);
+	assert_string_equal(st.rec.id, "id1");
+	assert_int_equal(st.rec.expires_at, t0 + 86400);
+	st.have = 1;
+	/* A fresh engine (a restart) answers from the store, no fetch. */
+	mtastsd_engine_free(fx.eng);
+	make_engine();
+	mtastsd_engine_set_store(fx.eng, &fake_store, NULL);
+	fake_now = t0 + 10;
+	assert_int_equal(lookup(0, "example.com"), MTASTSD_PENDING);
+	run_store();
+	assert_string_equal(reply(0), SECURE);
+	assert_int_equal(ncalls, 1);
+	assert_int_equal(mtastsd_engine_stats(fx.eng)->store_hits, 1);
+	/* An expired stored policy is not used. */
+	mtastsd_engine_free(fx.eng);
+	make_engine();
+	mtastsd_engine_set_store(fx.eng, &fake_store, NULL);
+	fake_now = t0 + 86400;
+	assert_int_equal(lookup(0, "example.com"), MTASTSD_PENDING);
+	run_store();
+	assert_int_equal(ncalls, 2);
+	/* A failing store is counted and ignored. */
+	st.fail = 1;
+	complete(1, MTASTS_RESULT_POLICY, "id2", enforce_body);
+	assert_string_equal(reply(0), SECURE);
+	assert_int_equal(lookup(1, "other.example"), MTASTSD_PENDING);
+	assert_int_equal(ncalls, 3);
+	assert_true(mtastsd_engine_stats(fx.eng)->store_errors >= 2);
+}
+
+static void
 test_overrides(void **state)
 {
 	char err[256];
@@ -581,6 +685,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_proactive_refresh, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_store, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_overrides, setup,
 		    teardown),
 	};
