@@ -266,6 +266,24 @@ kill -TERM "$pid"
 wait "$pid"
 pid=
 
+# An unusable SQLite file: a clear error, and serving from memory.
+write_conf
+sed -i "s|^cache = .*|cache = sqlite:$work/no-such-dir/cache.db|" "$conf"
+start || exit 1
+expect "unusable SQLite path: still serving" "$secure" "$(sm q postfix enforce.test)"
+expect "... with one clear error" "=1" "$(grep -c 'serving from memory only' "$log")"
+kill -TERM "$pid"
+wait "$pid"
+pid=
+printf 'this is not a database' >"$work/corrupt.db"
+write_conf
+sed -i "s|^cache = .*|cache = sqlite:$work/corrupt.db|" "$conf"
+start || exit 1
+expect "corrupt SQLite file: still serving" "$secure" "$(sm q postfix enforce.test)"
+kill -TERM "$pid"
+wait "$pid"
+pid=
+
 # Unix socket with owner, group and mode, and the privilege drop.
 chmod 0755 "$work"
 cat >"$conf" <<CONF
