@@ -634,7 +634,7 @@ test_sqlite_mode_and_schema(void **state)
 	struct mtasts_error err;
 	struct stat st;
 	sqlite3 *db;
-	char p[512];
+	char p[1100];
 
 	(void)state;
 	s = open_store(uri);
@@ -659,7 +659,7 @@ test_sqlite_hostile_rows(void **state)
 	sqlite3 *db;
 	struct res r = {0};
 	char *big, sql[512];
-	char p[512];
+	char p[1100];
 	const char *bad[] = {
 		"bigbody.test", "nullid.test", "negtime.test",
 		"backwards.test", "badid.test", "intbody.test",
