@@ -211,6 +211,16 @@ conn_process(struct mtastsd_conn *c)
 		close_after_write(c);
 		return;
 	}
+	/* A request that cannot fit (max_request_size was raised by a
+	   reload after this connection began) is refused. */
+	if (c->state == CONN_READING && c->inlen == c->incap) {
+		(void)mtastsd_reply_status(&c->reply, "PERM",
+		    "request too large");
+		send_reply(c, c->reply.p, c->reply.len);
+		c->inlen = 0;
+		close_after_write(c);
+		return;
+	}
 	/* Back-pressure: a full buffer behind a lookup stops reading. */
 	if (c->inlen == c->incap) {
 		stop_read(c);
