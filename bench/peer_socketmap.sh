@@ -20,6 +20,10 @@
 #   BENCH_CONNS     connection counts of the cached runs (default "1 20 200")
 #   BENCH_COLD_CONC connections of the cold run (default 50)
 #   BENCH_THREADS   load generator threads (default 1)
+#   BENCH_PIPELINE  also a cached run at 20 connections with this many
+#                   requests in flight on each (default 8; 0: skip). Postfix
+#                   itself waits for each reply; this shows the capacity
+#                   left once the client's wake-ups are amortised
 #   BENCH_REPEAT    rounds of the cached runs (default 3); the summary shows
 #                   the round with the median throughput per server and
 #                   connection count (the machine is shared: noisy)
@@ -66,6 +70,7 @@ conns=${BENCH_CONNS:-1 20 200}
 cold_c=${BENCH_COLD_CONC:-50}
 threads=${BENCH_THREADS:-1}
 repeat=${BENCH_REPEAT:-3}
+pipe=${BENCH_PIPELINE:-8}
 peer_port=18461
 ours_port=18462
 work=$LAB_DIR/peer-bench
@@ -230,6 +235,11 @@ for ((r = 1; r <= repeat; r++)); do
 			bench "$s" "cached-c$c" -c "$c" -d "$dur" \
 				-f "$work/keys-cached.txt" >/dev/null
 		done
+	done
+	((pipe > 0)) || continue
+	for s in "${servers[@]}"; do
+		bench "$s" "cached-c20-p$pipe" -c 20 -p "$pipe" -d "$dur" \
+			-f "$work/keys-cached.txt" >/dev/null
 	done
 done
 log "load average after the cached runs: $(cut -d' ' -f1-3 /proc/loadavg)"
