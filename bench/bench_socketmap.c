@@ -857,7 +857,8 @@ report(const struct stats *st, double secs, double cpu, uint64_t sent)
 		    "unanswered", (json_int_t)st->unanswered);
 		json_object_set_new(o, "target", json_string(g.target.text));
 		json_object_set_new(o, "map", json_string(g.map));
-		json_object_set_new(o, "keys", json_integer((json_int_t)g.nreqs));
+		json_object_set_new(o, "keys",
+		    json_integer((json_int_t)g.nreqs));
 		json_object_set_new(o, "connections", json_integer(g.conns));
 		json_object_set_new(o, "depth", json_integer(g.depth));
 		json_object_set_new(o, "threads", json_integer(g.threads));
@@ -878,7 +879,8 @@ report(const struct stats *st, double secs, double cpu, uint64_t sent)
 			ms(percentile(st, 0.99)), "p99.9",
 			ms(percentile(st, 0.999)), "max", ms(st->lat_max)));
 		json_object_set_new(o, "verbs", v);
-		json_object_set_new(o, "errors", json_integer((json_int_t)errors));
+		json_object_set_new(o, "errors",
+		    json_integer((json_int_t)errors));
 		json_object_set_new(o, "error_detail", e);
 		json_object_set_new(o, "client_cpu_s", json_real(cpu));
 		s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER |
@@ -890,8 +892,8 @@ report(const struct stats *st, double secs, double cpu, uint64_t sent)
 		json_decref(o);
 		return;
 	}
-	printf("target        %s (map \"%s\", %zu keys)\n", g.target.text, g.map,
-	    g.nreqs);
+	printf("target        %s (map \"%s\", %zu keys)\n", g.target.text,
+	    g.map, g.nreqs);
 	printf("load          %d connections, depth %d, %d thread%s\n",
 	    g.conns, g.depth, g.threads, g.threads == 1 ? "" : "s");
 	printf("bounds        %d s, %" PRIu64 " requests\n", g.duration,

@@ -277,7 +277,8 @@ test_stream_byte_by_byte(void **state)
 		assert_true(got < 5);
 		assert_int_equal(plen, wantlen[got]);
 		assert_memory_equal(p, want[got], plen);
-		assert_int_equal(start + used, end); /* completes exactly here */
+		/* It completes exactly at this byte. */
+		assert_int_equal(start + used, end);
 		start += used;
 		got++;
 	}
@@ -511,7 +512,8 @@ test_split_table(void **state)
 static void
 test_decode_then_split(void **state)
 {
-	static const char in[] = "20:postfix example.test,17:strict [10.0.0.1],";
+	static const char in[] = "20:postfix example.test,"
+				 "17:strict [10.0.0.1],";
 	const char *p, *name, *key;
 	size_t plen, used, nlen, klen;
 
