@@ -68,6 +68,14 @@ struct mtasts_tlsrpt_session {
 	const char *receiving_ip;	/* optional */
 	const char *additional_information;	/* optional (URI) */
 	const char *failure_reason_code;	/* optional */
+	/* Added for the collectors; zero/NULL keeps the meaning above. */
+	const char *report_domain;	/* the domain whose _smtp._tls record
+					 * gets the report (libtlsrpt "d");
+					 * NULL: policy_domain */
+	bool detail_only;		/* count only the failure detail, not
+					 * a session (a second detail of one
+					 * failed session) */
+	bool no_failure_detail;		/* a failure without detail tuple */
 };
 
 /* "sts", "tlsa", "no-policy-found". */
