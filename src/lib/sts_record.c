@@ -15,7 +15,6 @@
 #include "util/txtrec.h"
 
 #define STS_VERSION "v=STSv1"
-#define STS_PREFIX "v=STSv1;"
 
 /* Check an id value (1*32 ALPHA / DIGIT); report the first problem. */
 static bool
@@ -180,51 +179,15 @@ mtasts_sts_rrset_select(const char *const *txt, const size_t *lens, size_t n,
     struct mtasts_sts_record *out, struct mtasts_diags *diags,
     struct mtasts_error *err)
 {
-	size_t i, kept = 0, which = 0;
-	size_t plen = strlen(STS_PREFIX);
+	size_t which;
+	int rc;
 
 	if (out != NULL)
 		memset(out, 0, sizeof(*out));
-	if (n > 0 && (txt == NULL || lens == NULL))
-		return mtasts_error_set(err, MTASTS_EINVAL, "no records");
-	if (n == 0) {
-		mtasts_diags_add(diags, MTASTS_SEV_ERROR, MTASTS_ENOTFOUND, 0,
-		    0, NULL, "no TXT record at _mta-sts");
-		return mtasts_error_set(err, MTASTS_ENOTFOUND,
-		    "no TXT record at _mta-sts");
-	}
-	if (n == 1)
-		return mtasts_sts_record_parse(txt[0], lens[0], out, diags,
-		    err);
-	for (i = 0; i < n; i++) {
-		if (txt[i] != NULL && lens[i] >= plen &&
-		    memcmp(txt[i], STS_PREFIX, plen) == 0) {
-			kept++;
-			which = i;
-		} else if (txt[i] != NULL && lens[i] > strlen(STS_VERSION) &&
-		    memcmp(txt[i], STS_VERSION, strlen(STS_VERSION)) == 0) {
-			mtasts_diags_add(diags, MTASTS_SEV_WARNING,
-			    MTASTS_ESYNTAX, 0, 0, NULL, "TXT record %zu of "
-			    "%zu starts with \"v=STSv1\" but not with "
-			    "\"v=STSv1;\", so it is discarded (RFC 8461 "
-			    "section 3.1)", i + 1, n);
-		}
-	}
-	if (kept == 0) {
-		mtasts_diags_add(diags, MTASTS_SEV_ERROR, MTASTS_ENOTFOUND, 0,
-		    0, NULL, "none of the %zu TXT records begins with "
-		    "\"v=STSv1;\"", n);
-		return mtasts_error_set(err, MTASTS_ENOTFOUND, "none of the "
-		    "%zu TXT records begins with \"v=STSv1;\"", n);
-	}
-	if (kept > 1) {
-		mtasts_diags_add(diags, MTASTS_SEV_ERROR, MTASTS_EMULTIPLE, 0,
-		    0, NULL, "%zu TXT records begin with \"v=STSv1;\"; "
-		    "exactly one is allowed, so the domain has no usable "
-		    "MTA-STS record", kept);
-		return mtasts_error_set(err, MTASTS_EMULTIPLE, "%zu TXT "
-		    "records begin with \"v=STSv1;\"", kept);
-	}
+	rc = mtasts__txtrec_pick(txt, lens, n, STS_VERSION, "_mta-sts",
+	    "the domain has no usable MTA-STS record", &which, diags, err);
+	if (rc != MTASTS_OK)
+		return rc;
 	return mtasts_sts_record_parse(txt[which], lens[which], out, diags,
 	    err);
 }

@@ -18,7 +18,6 @@
 #include "util/txtrec.h"
 
 #define TLSRPT_VERSION "v=TLSRPTv1"
-#define TLSRPT_PREFIX "v=TLSRPTv1;"
 
 struct mtasts_tlsrpt_record {
 	size_t nrua;
@@ -332,52 +331,16 @@ mtasts_tlsrpt_rrset_select(const char *const *txt, const size_t *lens,
     size_t n, struct mtasts_tlsrpt_record **out, struct mtasts_diags *diags,
     struct mtasts_error *err)
 {
-	size_t i, kept = 0, which = 0;
-	size_t plen = strlen(TLSRPT_PREFIX), vlen = strlen(TLSRPT_VERSION);
+	size_t which;
+	int rc;
 
 	if (out == NULL)
 		return mtasts_error_set(err, MTASTS_EINVAL, "no output");
 	*out = NULL;
-	if (n > 0 && (txt == NULL || lens == NULL))
-		return mtasts_error_set(err, MTASTS_EINVAL, "no records");
-	if (n == 0) {
-		mtasts_diags_add(diags, MTASTS_SEV_ERROR, MTASTS_ENOTFOUND, 0,
-		    0, NULL, "no TXT record at _smtp._tls");
-		return mtasts_error_set(err, MTASTS_ENOTFOUND,
-		    "no TXT record at _smtp._tls");
-	}
-	if (n == 1)
-		return mtasts_tlsrpt_record_parse(txt[0], lens[0], out, diags,
-		    err);
-	for (i = 0; i < n; i++) {
-		if (txt[i] != NULL && lens[i] >= plen &&
-		    memcmp(txt[i], TLSRPT_PREFIX, plen) == 0) {
-			kept++;
-			which = i;
-		} else if (txt[i] != NULL && lens[i] > vlen &&
-		    memcmp(txt[i], TLSRPT_VERSION, vlen) == 0) {
-			mtasts_diags_add(diags, MTASTS_SEV_WARNING,
-			    MTASTS_ESYNTAX, 0, 0, NULL, "TXT record %zu of "
-			    "%zu starts with \"v=TLSRPTv1\" but not with "
-			    "\"v=TLSRPTv1;\", so it is discarded (RFC 8460 "
-			    "section 3)", i + 1, n);
-		}
-	}
-	if (kept == 0) {
-		mtasts_diags_add(diags, MTASTS_SEV_ERROR, MTASTS_ENOTFOUND, 0,
-		    0, NULL, "none of the %zu TXT records begins with "
-		    "\"v=TLSRPTv1;\"", n);
-		return mtasts_error_set(err, MTASTS_ENOTFOUND, "none of the "
-		    "%zu TXT records begins with \"v=TLSRPTv1;\"", n);
-	}
-	if (kept > 1) {
-		mtasts_diags_add(diags, MTASTS_SEV_ERROR, MTASTS_EMULTIPLE, 0,
-		    0, NULL, "%zu TXT records begin with \"v=TLSRPTv1;\"; "
-		    "exactly one is allowed, so the domain does not "
-		    "implement TLSRPT", kept);
-		return mtasts_error_set(err, MTASTS_EMULTIPLE, "%zu TXT "
-		    "records begin with \"v=TLSRPTv1;\"", kept);
-	}
+	rc = mtasts__txtrec_pick(txt, lens, n, TLSRPT_VERSION, "_smtp._tls",
+	    "the domain does not implement TLSRPT", &which, diags, err);
+	if (rc != MTASTS_OK)
+		return rc;
 	return mtasts_tlsrpt_record_parse(txt[which], lens[which], out, diags,
 	    err);
 }

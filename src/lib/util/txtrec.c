@@ -2,6 +2,7 @@
 /*
  * txtrec.c: split a "v=...; name=value; ..." TXT record into fields.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "mtasts/error.h"
@@ -196,4 +197,59 @@ mtasts__txtrec_ext_value_ok(const struct mtasts__txtfield *f,
 		}
 	}
 	return true;
+}
+
+int
+mtasts__txtrec_pick(const char *const *txt, const size_t *lens, size_t n,
+    const char *version, const char *owner, const char *consequence,
+    size_t *which, struct mtasts_diags *d, struct mtasts_error *err)
+{
+	char prefix[MTASTS__TXT_NAME_MAX + 2];
+	size_t i, kept = 0, vlen = strlen(version), plen;
+
+	*which = 0;
+	if (n > 0 && (txt == NULL || lens == NULL))
+		return mtasts_error_set(err, MTASTS_EINVAL, "no records");
+	if (n == 0) {
+		mtasts_diags_add(d, MTASTS_SEV_ERROR, MTASTS_ENOTFOUND, 0, 0,
+		    NULL, "no TXT record at %s", owner);
+		return mtasts_error_set(err, MTASTS_ENOTFOUND,
+		    "no TXT record at %s", owner);
+	}
+	if (n == 1)
+		return MTASTS_OK;
+	if ((size_t)snprintf(prefix, sizeof(prefix), "%s;", version) >=
+	    sizeof(prefix))
+		return mtasts_error_set(err, MTASTS_EINVAL, "long version");
+	plen = vlen + 1;
+	for (i = 0; i < n; i++) {
+		if (txt[i] == NULL)
+			continue;
+		if (lens[i] >= plen && memcmp(txt[i], prefix, plen) == 0) {
+			kept++;
+			*which = i;
+		} else if (lens[i] > vlen &&
+		    memcmp(txt[i], version, vlen) == 0) {
+			mtasts_diags_add(d, MTASTS_SEV_WARNING, MTASTS_ESYNTAX,
+			    0, 0, NULL, "TXT record %zu of %zu starts with "
+			    "\"%s\" but not with \"%s\", so it is discarded "
+			    "when several records are published", i + 1, n,
+			    version, prefix);
+		}
+	}
+	if (kept == 0) {
+		mtasts_diags_add(d, MTASTS_SEV_ERROR, MTASTS_ENOTFOUND, 0, 0,
+		    NULL, "none of the %zu TXT records begins with \"%s\"", n,
+		    prefix);
+		return mtasts_error_set(err, MTASTS_ENOTFOUND, "none of the "
+		    "%zu TXT records begins with \"%s\"", n, prefix);
+	}
+	if (kept > 1) {
+		mtasts_diags_add(d, MTASTS_SEV_ERROR, MTASTS_EMULTIPLE, 0, 0,
+		    NULL, "%zu TXT records begin with \"%s\"; exactly one is "
+		    "allowed, so %s", kept, prefix, consequence);
+		return mtasts_error_set(err, MTASTS_EMULTIPLE, "%zu TXT "
+		    "records begin with \"%s\"", kept, prefix);
+	}
+	return MTASTS_OK;
 }

@@ -21,6 +21,7 @@
 #include <stddef.h>
 
 #include "mtasts/diag.h"
+#include "mtasts/error.h"
 
 #define MTASTS__TXT_NAME_MAX 32
 
@@ -66,5 +67,21 @@ bool mtasts__txtrec_next(struct mtasts__txtrec *r,
  */
 bool mtasts__txtrec_ext_value_ok(const struct mtasts__txtfield *f,
     struct mtasts_diags *d);
+
+/*
+ * The RRset rule shared by both records (RFC 8461 section 3.1, RFC 8460
+ * section 3, decision A-2): with more than one record, those not
+ * beginning with "<version>;" are discarded and exactly one must remain.
+ * version is "v=STSv1" or "v=TLSRPTv1"; owner names the DNS name in
+ * messages ("_mta-sts"); consequence ends the "several records"
+ * message ("the domain has no usable MTA-STS record").
+ * Returns MTASTS_OK with *which set to the record to parse (the only one
+ * when n == 1, without any filtering), MTASTS_ENOTFOUND or
+ * MTASTS_EMULTIPLE (reported into d and err), or MTASTS_EINVAL.
+ */
+int mtasts__txtrec_pick(const char *const *txt, const size_t *lens,
+    size_t n, const char *version, const char *owner,
+    const char *consequence, size_t *which, struct mtasts_diags *d,
+    struct mtasts_error *err);
 
 #endif
