@@ -20,6 +20,7 @@
 
 enum opt_id {
 	OPT_CA_FILE = 256,
+	OPT_CONTROL = 257,
 	OPT_HELP = 'h',
 	OPT_JSON = 'j',
 	OPT_MX = 'm',
@@ -40,6 +41,9 @@ struct opt_def {
 static const struct opt_def opt_table[] = {
 	{"ca-file", OPT_CA_FILE, required_argument, "FILE",
 	    "trust only the CA certificates in FILE (PEM) for policy hosts"},
+	{"control", OPT_CONTROL, required_argument, "PATH",
+	    "cache: mtastsd's control socket (default $MTASTS_CONTROL, "
+	    "else /run/mtastsd/control.sock)"},
 	{"help", OPT_HELP, no_argument, NULL, "show this help and exit"},
 	{"json", OPT_JSON, no_argument, NULL,
 	    "print results as JSON (one object per line)"},
@@ -98,6 +102,9 @@ usage(FILE *f)
 	      "(mta-sts.txt)\n"
 	      "  policy DOMAIN...            discover and fetch each "
 	      "domain's policy\n"
+	      "  cache list|show D|purge D|purge-all|export|stats\n"
+	      "                              inspect a running mtastsd's "
+	      "cache\n"
 	      "\n"
 	      "Options:\n",
 	    f);
@@ -219,6 +226,9 @@ main(int argc, char **argv)
 		case OPT_CA_FILE:
 			o.ca_file = optarg;
 			break;
+		case OPT_CONTROL:
+			o.control = optarg;
+			break;
 		case OPT_HELP:
 			usage(stdout);
 			return 0;
@@ -265,6 +275,8 @@ main(int argc, char **argv)
 		return cli_usage_error("--mx goes with 'lint policy'");
 	if (strcmp(verb, "policy") == 0)
 		return cli_policy(&o);
+	if (strcmp(verb, "cache") == 0)
+		return cli_cache(&o);
 	if (strcmp(verb, "help") == 0) {
 		usage(stdout);
 		return 0;

@@ -26,11 +26,13 @@
 #define EXIT_USAGE 2
 
 #define CLI_MX_MAX 64
+#define CLI_HAVE_CONTROL 1
 
 struct cli_opts {
 	bool json;
 	const char *resolver;
 	const char *ca_file;
+	const char *control;	/* mtastsd control socket (cache verb) */
 	unsigned timeout_ms;	/* 0: library default */
 	const char *mx[CLI_MX_MAX];
 	size_t mx_count;
@@ -63,5 +65,6 @@ void cli_print_diags(const char *what, const struct mtasts_diags *d);
 
 int cli_lint(struct cli_opts *o);
 int cli_policy(struct cli_opts *o);
+int cli_cache(struct cli_opts *o);
 
 #endif
