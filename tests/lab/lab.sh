@@ -482,6 +482,10 @@ server:
 	logfile: "$LAB_DIR/logs/nsd.log"
 	verbosity: 1
 	hide-version: yes
+	# Response rate limiting would drop answers to the bulk benchmarks,
+	# which ask thousands of questions from one address in seconds.
+	rrl-ratelimit: 0
+	rrl-whitelist-ratelimit: 0
 remote-control:
 	control-enable: no
 zone:
