@@ -64,14 +64,17 @@ floor_div(int64_t a, int64_t b)
 char *
 mtasts_tlsrpt_format_time(int64_t t, char *buf)
 {
-	int64_t days = floor_div(t, DAY), y;
-	int64_t sec = t - days * DAY;
+	int64_t lo = days_from_civil(0, 1, 1) * DAY;
+	int64_t hi = days_from_civil(10000, 1, 1) * DAY - 1;
+	int64_t days, sec, y;
 	unsigned m, d;
 	char tmp[64];
 
+	if (t < lo || t > hi)
+		t = t < lo ? lo : hi;	/* keep four-digit years, in order */
+	days = floor_div(t, DAY);
+	sec = t - days * DAY;
 	civil_from_days(days, &y, &m, &d);
-	if (y < 0 || y > 9999)
-		y = y < 0 ? 0 : 9999;
 	snprintf(tmp, sizeof(tmp), "%04u-%02u-%02uT%02u:%02u:%02uZ",
 	    (unsigned)y, m, d, (unsigned)(sec / 3600),
 	    (unsigned)(sec / 60 % 60), (unsigned)(sec % 60));
@@ -997,14 +1000,20 @@ mtasts_tlsrpt_report_parse(const char *json, size_t len,
     struct mtasts_error *err)
 {
 	struct mtasts_tlsrpt_report *rep;
-	struct rd r = {diags, err, false};
+	struct mtasts_error local;
+	struct rd r;
 	json_t *root, *pols, *e;
 	json_error_t jerr;
 	size_t i;
 	bool ok;
 
 	*out = NULL;
+	if (err == NULL)
+		err = &local;	/* the reader needs the code of its errors */
 	mtasts_error_clear(err);
+	r.diags = diags;
+	r.err = err;
+	r.oom = false;
 	if (json == NULL)
 		return mtasts_error_set(err, MTASTS_EINVAL, "no input");
 	if (len > MTASTS_TLSRPT_REPORT_MAX_JSON)
@@ -1053,10 +1062,10 @@ mtasts_tlsrpt_report_parse(const char *json, size_t len,
 	json_decref(root);
 	if (!ok) {
 		mtasts_tlsrpt_report_free(rep);
-		if (err != NULL && err->code == MTASTS_OK)
-			mtasts_error_set(err, MTASTS_ESYNTAX, "bad report");
-		return err != NULL ? err->code : (r.oom ? MTASTS_ENOMEM :
-		    MTASTS_ESYNTAX);
+		if (err->code == MTASTS_OK)
+			mtasts_error_set(err, r.oom ? MTASTS_ENOMEM :
+			    MTASTS_ESYNTAX, "bad report");
+		return err->code;
 	}
 	*out = rep;
 	return MTASTS_OK;
