@@ -14,7 +14,8 @@
  *
  *	Answers come back as text: TXT records with their character-strings
  *	joined (txt.h), addresses in presentation form (A first, then AAAA),
- *	MX records as preference and host name. CNAME chains are followed
+ *	MX records as preference and host name, and for TLSA only the
+ *	number of records (enough to say whether DANE is published). CNAME chains are followed
  *	by libunbound. Results map onto enum mtasts_err as follows:
  *	NXDOMAIN and NODATA are MTASTS_ENOTFOUND; SERVFAIL, timeouts and
  *	network errors are MTASTS_EDNSTEMP; any other rcode (REFUSED,
@@ -52,7 +53,8 @@ struct mtasts_dns_query;
 enum mtasts_dns_type {
 	MTASTS_DNS_TXT = 0,	/* TXT RRset, records joined */
 	MTASTS_DNS_ADDR = 1,	/* A and AAAA, merged */
-	MTASTS_DNS_MX = 2	/* MX RRset */
+	MTASTS_DNS_MX = 2,	/* MX RRset */
+	MTASTS_DNS_TLSA = 3	/* TLSA RRset: only count is filled */
 };
 
 #define MTASTS_DNS_MAX_RECORDS 256	/* hard cap on records per answer */
@@ -157,7 +159,7 @@ int mtasts_resolver_lookup(struct mtasts_resolver *r,
 void mtasts_resolver_cancel(struct mtasts_resolver *r,
     struct mtasts_dns_query *q);
 
-/* "TXT", "A/AAAA", "MX". */
+/* "TXT", "A/AAAA", "MX", "TLSA". */
 const char *mtasts_dns_type_name(enum mtasts_dns_type type);
 
 #ifdef __cplusplus

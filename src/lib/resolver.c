@@ -28,6 +28,7 @@
 #define RR_TYPE_MX 15
 #define RR_TYPE_TXT 16
 #define RR_TYPE_AAAA 28
+#define RR_TYPE_TLSA 52
 #define RR_CLASS_IN 1
 
 #define DEFAULT_TIMEOUT_MS 5000
@@ -111,6 +112,8 @@ mtasts_dns_type_name(enum mtasts_dns_type type)
 		return "A/AAAA";
 	case MTASTS_DNS_MX:
 		return "MX";
+	case MTASTS_DNS_TLSA:
+		return "TLSA";
 	}
 	return "?";
 }
@@ -823,6 +826,8 @@ build_answer(struct mtasts_resolver *r, struct rquery *q,
 	}
 	if (q->type == MTASTS_DNS_TXT)
 		b->a.code = build_txt(b, q, r->max_records);
+	else if (q->type == MTASTS_DNS_TLSA)
+		b->a.count = count_rdata(q->sub[0].res); /* count only */
 	else
 		b->a.code = build_mx(b, q, r->max_records);
 }
@@ -978,6 +983,10 @@ mtasts_resolver_lookup(struct mtasts_resolver *r, enum mtasts_dns_type type,
 		break;
 	case MTASTS_DNS_MX:
 		q->qtypes[0] = RR_TYPE_MX;
+		q->nsub = 1;
+		break;
+	case MTASTS_DNS_TLSA:
+		q->qtypes[0] = RR_TYPE_TLSA;
 		q->nsub = 1;
 		break;
 	default:
