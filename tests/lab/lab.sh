@@ -11,9 +11,15 @@
 #   lab.sh status    exit 0 if both servers run, 3 otherwise
 #   lab.sh tsv       print scenarios.tsv (generated from scenarios.bash)
 #   lab.sh expect    print the extra JSON checks: DOMAIN TAB PATH TAB VALUE
+#   lab.sh mxhosts   print the MX host table (name, address, cert, kind, ...)
+#   lab.sh mail      print the delivery expectations: DOMAIN TAB OUTCOME TAB RE
+#
+# The MX hosts (SMTP on 127.0.3.N:25) are smtpd services of one
+# "receiving" Postfix instance under $LAB_DIR/mx that delivers every
+# message for *.test into a maildir per domain.
 #
 # Usually run through run-in-lab.sh, which gives the lab its own network
-# and mount namespaces so that ports 53 and 443 are free.
+# and mount namespaces so that ports 25, 53 and 443 are free.
 set -euo pipefail
 export LC_ALL=C
 
@@ -28,6 +34,16 @@ LAB_NGINX_MODULES=${LAB_NGINX_MODULES:-/usr/lib/nginx/modules}
 LAB_PROBE_ADDR=127.0.0.8	# internal readiness probe
 LAB_BULK_ADDR=127.0.0.9		# shared by all bulk policy hosts
 LAB_FIRST_HOST=10		# scenario N gets 127.0.0.(10 + N)
+LAB_MX=${LAB_MX:-auto}		# MX hosts: auto (if Postfix is there), 1, 0
+LAB_MX_SLOW=${LAB_MX_SLOW:-5}	# seconds before slow.mx.test's banner
+LAB_BULK_MIX=${LAB_BULK_MIX:-0}
+# MX of bulk domain k: word (k - 1) mod n of this list (n words). Short
+# names are MX host names under mx.test. LAB_BULK_MIX=1 uses the second.
+LAB_BULK_MX_CYCLE=${LAB_BULK_MX_CYCLE:-bulk1 bulk2 bulk3 bulk4}
+LAB_BULK_MIX_CYCLE=${LAB_BULK_MIX_CYCLE:-bulk1 bulk2 bulk3 bulk4 bulk1 \
+bulk2 bulk3 bulk4 bulk1 bulk2 bulk3 bulk4 expired wrongname selfsigned \
+nochain nostarttls tls10 refused busy good.mx-elsewhere.test}
+LAB_POSTFIX_DAEMONS=${LAB_POSTFIX_DAEMONS:-/usr/lib/postfix/sbin}
 TTL=300
 
 die() {
@@ -42,7 +58,9 @@ S_N=0
 declare -a S_DOMAIN=() S_RESULT=() S_FAILURE=() S_MODE=() S_REGEX=() \
 	S_DESC=() S_ADDR=() S_TXT=() S_TXTSET=() S_ZONE=() S_HOST=() \
 	S_CERT=() S_PROTO=() S_CIPH=() S_BODY=() S_BODYSET=() S_LOC=() \
-	S_SRV=() S_BROKEN=() S_EXPECT=()
+	S_SRV=() S_BROKEN=() S_EXPECT=() S_MXH=() S_MAIL=()
+M_N=0
+declare -a M_NAME=() M_CERT=() M_KIND=() M_DESC=() M_ADDR=() M_OPTS=()
 
 # Address number n (10, 11, ...) -> 127.0.x.y
 lab_addr() {
@@ -81,7 +99,8 @@ scenario() {
 	S_ADDR[i]=$(lab_addr $((LAB_FIRST_HOST + i)))
 	S_TXT[i]='' S_TXTSET[i]=0 S_ZONE[i]='' S_HOST[i]=serve S_CERT[i]=ok
 	S_PROTO[i]='TLSv1.2 TLSv1.3' S_CIPH[i]='' S_BODY[i]='' S_BODYSET[i]=0
-	S_LOC[i]='' S_SRV[i]='' S_BROKEN[i]='' S_EXPECT[i]=''
+	S_LOC[i]='' S_SRV[i]='' S_BROKEN[i]='' S_EXPECT[i]='' S_MXH[i]=''
+	S_MAIL[i]=''
 	S_N=$((i + 1))
 }
 
@@ -241,6 +260,61 @@ expect() {
 	S_EXPECT[I]+="$D"$'\t'"$1"$'\t'"$2"$'\n'
 }
 
+# MX hosts: "mxhost NAME CERT KIND DESCRIPTION [NAME=VALUE...]". NAME
+# without a dot means NAME.mx.test. Host N (table order, from 0) listens
+# on 127.0.3.(1 + N):25. The NAME=VALUE pairs become "-o" options of its
+# smtpd service.
+mx_fqdn() {
+	if [[ $1 == *.* ]]; then REPLY=$1; else REPLY=$1.mx.test; fi
+}
+
+mxhost() {
+	(($# >= 4)) || die "mxhost: need NAME CERT KIND DESCRIPTION, got: $*"
+	local name cert=$2 kind=$3 i=$M_N k o
+	mx_fqdn "$1"
+	name=$REPLY
+	[[ $name =~ ^[a-z0-9]([a-z0-9.-]*[a-z0-9])?\.test$ ]] ||
+		die "mxhost $1: name must be a lower-case name under .test"
+	[[ $kind =~ ^(starttls|plain|tls10|slow|busy|refused)$ ]] ||
+		die "mxhost $1: bad kind '$kind'"
+	[[ $cert =~ ^(-|ok|wrongname|cn-only|expired|notyet|untrusted|selfsigned|chain|nochain)$ ]] ||
+		die "mxhost $1: bad certificate kind '$cert'"
+	[[ $cert != - || $kind == plain || $kind == refused ]] ||
+		die "mxhost $1: kind $kind needs a certificate"
+	for ((k = 0; k < i; k++)); do
+		[[ ${M_NAME[k]} != "$name" ]] || die "mxhost $name: defined twice"
+	done
+	((i < 254)) || die "mxhost: at most 254 MX hosts"
+	M_NAME[i]=$name M_CERT[i]=$cert M_KIND[i]=$kind M_DESC[i]=$4
+	M_ADDR[i]=127.0.3.$((i + 1)) M_OPTS[i]=''
+	shift 4
+	for o in "$@"; do
+		[[ $o =~ ^[a-z0-9_]+=[^[:space:]]*$ ]] ||
+			die "mxhost $name: option '$o' is not NAME=VALUE"
+		M_OPTS[i]+=" -o $o"
+	done
+	M_N=$((i + 1))
+}
+
+mx() {
+	cur mx
+	(($# >= 1 && $# <= 2)) || die "$D: mx HOST [PREFERENCE]"
+	mx_fqdn "$1"
+	local pref=${2:-10}
+	[[ $pref =~ ^[0-9]+$ ]] || die "$D: mx: bad preference '$pref'"
+	S_ZONE[I]+="$D. $TTL IN MX $pref $REPLY."$'\n'
+	S_MXH[I]+="$REPLY "
+}
+
+deliver() {
+	cur deliver
+	(($# >= 1 && $# <= 2)) || die "$D: deliver OUTCOME [REGEX]"
+	[[ $1 =~ ^(verified|delivered|deferred)$ ]] ||
+		die "$D: deliver: bad outcome '$1'"
+	[[ ${2:--} != *[$'\t\n']* ]] || die "$D: deliver: no tabs or newlines"
+	S_MAIL[I]="$D"$'\t'"$1"$'\t'"${2:--}"$'\n'
+}
+
 load_scenarios() {
 	# shellcheck source=/dev/null
 	. "$LAB_SRC/scenarios.bash"
@@ -257,12 +331,28 @@ load_scenarios() {
 			[[ $mode != - ]] || mode=enforce
 			if [[ $mode == none ]]; then
 				body_crlf "version: STSv1" "mode: none" "max_age: 86400"
+			elif [[ -n ${S_MXH[i]} ]]; then
+				local -a lines=("version: STSv1" "mode: $mode")
+				local h
+				for h in ${S_MXH[i]}; do lines+=("mx: $h"); done
+				body_crlf "${lines[@]}" "max_age: 86400"
 			else
 				body_crlf "version: STSv1" "mode: $mode" "mx: mx1.$D" \
 					"mx: *.mx.$D" "max_age: 86400"
 			fi
 		fi
 	done
+}
+
+cmd_mail() {
+	load_scenarios
+	local i
+	for ((i = 0; i < S_N; i++)); do printf '%s' "${S_MAIL[i]}"; done
+}
+
+cmd_mxhosts() {
+	load_scenarios
+	cmd_mxhosts_rows
 }
 
 cmd_expect() {
@@ -353,6 +443,13 @@ make_cert() { # host kind out
 		cat "$out.leaf" "$LAB_DIR/ca/inter.pem" >"$out"
 		;;
 	nochain) leaf "$out" "$host" "DNS:$host" inter ;;
+	selfsigned)
+		openssl req -x509 -config "$OSSL_CNF" -new \
+			-key "$LAB_DIR/ca/leaf.key" -subj "/CN=$host" \
+			-addext "subjectAltName=DNS:$host" \
+			-addext extendedKeyUsage=serverAuth -days 30 \
+			-out "$out" 2>>"$LAB_DIR/logs/openssl.log"
+		;;
 	esac
 }
 
@@ -442,14 +539,28 @@ gen_bulk() { # zone servers
 	((n <= 99999)) || die "LAB_BULK is at most 99999"
 	www=$LAB_DIR/www/bulk
 	mkdir -p "$www/.well-known"
-	printf 'version: STSv1\r\nmode: enforce\r\nmx: *.mx.bulk.test\r\nmax_age: 86400\r\n' \
+	printf 'version: STSv1\r\nmode: enforce\r\nmx: *.mx.test\r\nmax_age: 86400\r\n' \
 		>"$www/.well-known/mta-sts.txt"
 	awk -v n="$n" 'BEGIN { for (k = 1; k <= n; k++) printf "bulk%05d.test\n", k }' \
 		>"$LAB_DIR/bulk-domains.txt"
-	awk -v ttl="$TTL" -v a="$LAB_BULK_ADDR" '{
-		printf "_mta-sts.%s. %s IN TXT \"v=STSv1; id=bulk1\"\n", $0, ttl
-		printf "mta-sts.%s. %s IN A %s\n", $0, ttl, a }' \
-		"$LAB_DIR/bulk-domains.txt" >>"$zone"
+	# MX of each bulk domain, cycling through the list; bulk-mx.tsv says
+	# which MX host (and so which case) each domain got.
+	local cycle=$LAB_BULK_MX_CYCLE w
+	[[ $LAB_BULK_MIX == 0 || -z $LAB_BULK_MIX ]] || cycle=$LAB_BULK_MIX_CYCLE
+	local -a hosts=()
+	for w in $cycle; do
+		mx_fqdn "$w"
+		hosts+=("$REPLY")
+	done
+	((${#hosts[@]} > 0)) || die "empty bulk MX cycle"
+	awk -v hl="${hosts[*]}" 'BEGIN { nh = split(hl, h, " ") }
+		{ printf "%s\t%s\n", $0, h[(NR - 1) % nh + 1] }' \
+		"$LAB_DIR/bulk-domains.txt" >"$LAB_DIR/bulk-mx.tsv"
+	awk -F '\t' -v ttl="$TTL" -v a="$LAB_BULK_ADDR" '{
+		printf "_mta-sts.%s. %s IN TXT \"v=STSv1; id=bulk1\"\n", $1, ttl
+		printf "mta-sts.%s. %s IN A %s\n", $1, ttl, a
+		printf "%s. %s IN MX 10 %s.\n", $1, ttl, $2 }' \
+		"$LAB_DIR/bulk-mx.tsv" >>"$zone"
 	for ((first = 1; first <= n; first += LAB_BULK_CHUNK)); do
 		last=$((first + LAB_BULK_CHUNK - 1))
 		((last <= n)) || last=$n
@@ -461,6 +572,180 @@ gen_bulk() { # zone servers
 		nginx_server "$LAB_BULK_ADDR" "${names# }" "$c" "$www" \
 			'TLSv1.2 TLSv1.3' '' '' '' >>"$servers"
 	done
+}
+
+# MX host zone lines and certificates; the Postfix instance if LAB_MX.
+gen_mx() { # zone
+	local zone=$1 i name crt h known k
+	for ((i = 0; i < S_N; i++)); do
+		for h in ${S_MXH[i]}; do
+			[[ $h == *.mx.test ]] || continue
+			known=0
+			for ((k = 0; k < M_N; k++)); do
+				[[ ${M_NAME[k]} != "$h" ]] || known=1
+			done
+			((known)) || die "${S_DOMAIN[i]}: mx $h: no such mxhost"
+		done
+	done
+	{
+		printf '; MX hosts\n'
+		for ((i = 0; i < M_N; i++)); do
+			printf '%s. %s IN A %s\n' "${M_NAME[i]}" "$TTL" "${M_ADDR[i]}"
+		done
+	} >>"$zone"
+	cmd_mxhosts_rows >"$LAB_DIR/mxhosts.tsv"
+	((MX_ON)) || return 0
+	mkdir -p "$LAB_DIR/certs/mx"
+	for ((i = 0; i < M_N; i++)); do
+		[[ ${M_CERT[i]} != - ]] || continue
+		name=${M_NAME[i]}
+		crt=$LAB_DIR/certs/mx/$name.crt
+		make_cert "$name" "${M_CERT[i]}" "$crt"
+		# smtpd_tls_chain_files: the key, then the certificates.
+		cat "$LAB_DIR/ca/leaf.key" "$crt" >"$LAB_DIR/certs/mx/$name.pem"
+	done
+	write_postfix_mx
+}
+
+cmd_mxhosts_rows() {
+	local i
+	printf 'name\taddress\tcert\tkind\tdescription\n'
+	for ((i = 0; i < M_N; i++)); do
+		printf '%s\t%s\t%s\t%s\t%s\n' "${M_NAME[i]}" "${M_ADDR[i]}" \
+			"${M_CERT[i]}" "${M_KIND[i]}" "${M_DESC[i]}"
+	done
+}
+
+# The non-smtpd services every Postfix instance needs (chroot off).
+postfix_base_services() {
+	cat <<'EOF'
+pickup    unix  n       -       n       60      1       pickup
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+tlsmgr    unix  -       -       n       1000?   1       tlsmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+verify    unix  -       -       n       -       1       verify
+flush     unix  n       -       n       1000?   0       flush
+proxymap  unix  -       -       n       -       -       proxymap
+smtp      unix  -       -       n       -       -       smtp
+relay     unix  -       -       n       -       -       smtp
+showq     unix  n       -       n       -       -       showq
+error     unix  -       -       n       -       -       error
+retry     unix  -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+virtual   unix  -       n       n       -       -       virtual
+anvil     unix  -       -       n       -       1       anvil
+scache    unix  -       -       n       -       1       scache
+postlog   unix-dgram n  -       n       -       1       postlogd
+EOF
+}
+
+# Queue and data directories as post-install would make them (postfix
+# check is too slow for every lab start).
+postfix_dirs() { # base
+	local q=$1/queue d
+	mkdir -p "$q" "$1/data" "$1/etc"
+	chmod 755 "$q"
+	for d in active bounce corrupt defer deferred flush hold incoming \
+		private saved trace; do
+		mkdir -m 700 "$q/$d"
+	done
+	mkdir -m 730 "$q/maildrop"
+	mkdir -m 710 "$q/public"
+	mkdir -m 755 "$q/pid"
+	chmod 700 "$1/data"
+	chown postfix "$q"/{active,bounce,corrupt,defer,deferred,flush,hold} \
+		"$q"/{incoming,private,saved,trace} "$1/data"
+	chown postfix:postdrop "$q/maildrop" "$q/public"
+}
+
+write_postfix_mx() {
+	local base=$LAB_DIR/mx i o name uid gid
+	uid=$(id -u postfix) gid=$(id -g postfix)
+	postfix_dirs "$base"
+	mkdir -p "$base/mail"
+	chown postfix:postfix "$base/mail"
+	# Catch-all per domain (virtual(8) refuses regexp $1 results, so a
+	# texthash table: no postmap run needed).
+	printf '/\\.test$/\tOK\n' >"$base/etc/vdomains"
+	{
+		for ((i = 0; i < S_N; i++)); do
+			printf '@%s\t%s/\n' "${S_DOMAIN[i]}" "${S_DOMAIN[i]}"
+		done
+		[[ ! -s $LAB_DIR/bulk-domains.txt ]] ||
+			awk '{ printf "@%s\t%s/\n", $0, $0 }' "$LAB_DIR/bulk-domains.txt"
+	} >"$base/etc/vmailbox"
+	cat >"$base/etc/main.cf" <<EOF
+# The lab's receiving Postfix: one smtpd per MX host (master.cf); all mail
+# for *.test goes to the maildir $base/mail/DOMAIN/.
+compatibility_level = 3.6
+queue_directory = $base/queue
+data_directory = $base/data
+mail_owner = postfix
+setgid_group = postdrop
+myhostname = mx.lab.test
+mydomain = lab.test
+myorigin = \$myhostname
+mydestination =
+alias_maps =
+alias_database =
+local_recipient_maps =
+inet_interfaces = loopback-only
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+maillog_file = $LAB_DIR/logs/mx-postfix.log
+maillog_file_prefixes = $LAB_DIR
+notify_classes =
+default_transport = error:lab MX hosts do not send mail
+relay_transport = \$default_transport
+smtpd_banner = \$myhostname ESMTP lab
+smtpd_peername_lookup = no
+smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
+smtpd_tls_security_level = may
+smtpd_tls_protocols = >=TLSv1.2
+smtpd_tls_loglevel = 1
+smtpd_tls_received_header = yes
+virtual_mailbox_domains = regexp:$base/etc/vdomains
+virtual_mailbox_base = $base/mail
+virtual_mailbox_maps = texthash:$base/etc/vmailbox
+virtual_uid_maps = static:$uid
+virtual_gid_maps = static:$gid
+# Used by master.cf: 421 before the greeting; a delay before the greeting.
+lab_busy_restrictions = check_client_access static:{421 4.3.2 lab: service busy, try later}
+lab_slow_restrictions = sleep $LAB_MX_SLOW
+EOF
+	{
+		printf '# One smtpd per lab MX host (tests/lab/scenarios.bash).\n'
+		for ((i = 0; i < M_N; i++)); do
+			name=${M_NAME[i]}
+			[[ ${M_KIND[i]} != refused ]] || continue
+			o="-o myhostname=$name"
+			[[ ${M_CERT[i]} == - ]] ||
+				o+=" -o smtpd_tls_chain_files=$LAB_DIR/certs/mx/$name.pem"
+			case ${M_KIND[i]} in
+			plain) o+=" -o smtpd_tls_security_level=none" ;;
+			tls10) o+=" -o smtpd_tls_protocols=>=TLSv1"
+				o+=" -o tls_medium_cipherlist=DEFAULT:@SECLEVEL=0" ;;
+			slow) o+=" -o smtpd_delay_reject=no"
+				o+=" -o smtpd_client_restrictions=\$lab_slow_restrictions" ;;
+			busy) o+=" -o smtpd_delay_reject=no"
+				o+=" -o smtpd_client_restrictions=\$lab_busy_restrictions" ;;
+			esac
+			printf '%s:25 inet n - n - - smtpd %s%s\n' "${M_ADDR[i]}" \
+				"$o" "${M_OPTS[i]}"
+		done
+		postfix_base_services
+	} >"$base/etc/master.cf"
+	postfix_backdate "$base/etc"
+}
+
+# Postfix rereads a configuration file until its mtime is older than the
+# read (up to a few seconds for a file written just now): backdate them.
+postfix_backdate() { # dir
+	touch -d "@$(($(date +%s) - 10))" "$1"/*
 }
 
 write_nsd_conf() {
@@ -540,14 +825,21 @@ pid_alive() { # pid comm ("nsd" also matches "nsd: main")
 	[[ $state != Z ]]
 }
 
+# Postfix pads the pid in its pid files with spaces.
+read_pid() { # file
+	local p
+	p=$(cat "$1" 2>/dev/null) || return 1
+	printf '%s' "${p//[[:space:]]/}"
+}
+
 pidfile_alive() { # file comm
-	[[ -s $1 ]] && pid_alive "$(cat "$1")" "$2"
+	[[ -s $1 ]] && pid_alive "$(read_pid "$1")" "$2"
 }
 
 stop_pidfile() { # file comm
 	local pid k
 	[[ -s $1 ]] || return 0
-	pid=$(cat "$1")
+	pid=$(read_pid "$1")
 	if pid_alive "$pid" "$2"; then
 		kill -TERM "$pid" 2>/dev/null || true
 		for ((k = 0; k < 50; k++)); do
@@ -564,6 +856,7 @@ stop_pidfile() { # file comm
 
 cmd_stop() {
 	[[ -d $LAB_DIR ]] || return 0
+	stop_pidfile "$LAB_DIR/mx/queue/pid/master.pid" master
 	stop_pidfile "$LAB_DIR/nginx/nginx.pid" nginx
 	stop_pidfile "$LAB_DIR/nsd/nsd.pid" nsd
 	rm -f "$LAB_DIR/env"
@@ -582,6 +875,14 @@ cmd_status() {
 	else
 		echo "nginx: not running"
 		rc=3
+	fi
+	if [[ -f $LAB_DIR/mx/etc/main.cf ]]; then
+		if pidfile_alive "$LAB_DIR/mx/queue/pid/master.pid" master; then
+			echo "postfix (MX hosts): running (pid $(read_pid "$LAB_DIR/mx/queue/pid/master.pid"))"
+		else
+			echo "postfix (MX hosts): not running"
+			rc=3
+		fi
 	fi
 	return $rc
 }
@@ -617,11 +918,41 @@ wait_ready() {
 			start_failed "nginx does not answer on $LAB_PROBE_ADDR:443" "$ngxlog"
 		sleep 0.1
 	done
+	((MX_ON)) || return 0
+	local i addr=
+	for ((i = 0; i < M_N; i++)); do
+		[[ ${M_KIND[i]} != starttls ]] || { addr=${M_ADDR[i]}; break; }
+	done
+	[[ -n $addr ]] || return 0
+	# A bare TCP connect: the listening socket belongs to master.
+	until pidfile_alive "$LAB_DIR/mx/queue/pid/master.pid" master &&
+		timeout 2 bash -c ": <>/dev/tcp/$addr/25" 2>/dev/null; do
+		((SECONDS < deadline)) ||
+			start_failed "postfix does not listen on $addr:25" \
+				"$LAB_DIR/logs/mx-postfix.log" "$LAB_DIR/logs/postfix-start.log"
+		sleep 0.1
+	done
+}
+
+# MX_ON=1 if the MX hosts are to run (LAB_MX=1, or auto and Postfix found).
+mx_decide() {
+	MX_ON=0
+	case $LAB_MX in
+	0 | no) return 0 ;;
+	1 | yes | auto) ;;
+	*) die "LAB_MX must be auto, 1 or 0" ;;
+	esac
+	if [[ -x $LAB_POSTFIX_DAEMONS/master ]] && id postfix >/dev/null 2>&1 &&
+		getent group postdrop >/dev/null; then
+		MX_ON=1
+	elif [[ $LAB_MX != auto ]]; then
+		die "LAB_MX=$LAB_MX but no Postfix ($LAB_POSTFIX_DAEMONS/master, user postfix, group postdrop)"
+	fi
 }
 
 cmd_start() {
 	local t
-	for t in nsd nsd-checkconf nsd-checkzone nginx openssl dig curl awk; do
+	for t in nsd nsd-checkconf nsd-checkzone nginx openssl dig curl awk timeout; do
 		command -v "$t" >/dev/null || die "missing tool: $t"
 	done
 	[[ $LAB_DNS_ADDR == 127.* ]] || die "LAB_DNS_ADDR must be in 127.0.0.0/8"
@@ -636,10 +967,12 @@ cmd_start() {
 	if [[ -n $(ls -A "$LAB_DIR") && ! -e $LAB_DIR/.mtasts-lab ]]; then
 		die "$LAB_DIR is not empty and not a lab directory"
 	fi
-	rm -rf "${LAB_DIR:?}"/{ca,certs,www,logs,nsd,nginx,env,bulk-domains.txt}
+	rm -rf "${LAB_DIR:?}"/{ca,certs,www,logs,nsd,nginx,mx,env,bulk-domains.txt} \
+		"${LAB_DIR:?}"/{bulk-mx.tsv,mxhosts.tsv,resolv.conf}
 	touch "$LAB_DIR/.mtasts-lab"
 	mkdir -p "$LAB_DIR"/{ca,certs,www,logs,nsd,nginx}
 
+	mx_decide
 	load_scenarios
 	write_ossl_configs
 	ca_new ca "mtasts lab CA $(date +%s)-$$"
@@ -667,6 +1000,7 @@ EOF
 		'TLSv1.2 TLSv1.3' '' '' '' >>"$servers"
 	gen_scenarios "$zone" "$servers"
 	gen_bulk "$zone" "$servers"
+	gen_mx "$zone"
 	write_nsd_conf
 	write_nginx_conf "$servers"
 
@@ -680,6 +1014,16 @@ EOF
 		-e "$LAB_DIR/logs/nginx-error.log" >"$LAB_DIR/logs/nginx-start.log" 2>&1 ||
 		start_failed "nginx did not start" "$LAB_DIR/logs/nginx-start.log" \
 			"$LAB_DIR/logs/nginx-error.log"
+	if ((MX_ON)); then
+		# Not "master -w" (it takes 2 s): master stays in the
+		# foreground; wait_ready checks that it listens.
+		setsid "$LAB_POSTFIX_DAEMONS/master" -c "$LAB_DIR/mx/etc" \
+			</dev/null >"$LAB_DIR/logs/postfix-start.log" 2>&1 &
+	fi
+	# For programs that use the system resolver (Postfix's smtp client):
+	# run-in-lab.sh mounts this file on /etc/resolv.conf.
+	printf 'nameserver %s\noptions attempts:1 timeout:2\n' "$LAB_DNS_ADDR" \
+		>"$LAB_DIR/resolv.conf"
 	wait_ready
 
 	{
@@ -691,6 +1035,13 @@ EOF
 		printf 'LAB_SCENARIOS=%q\n' "$LAB_SRC/scenarios.tsv"
 		printf 'LAB_BULK=%q\n' "$LAB_BULK"
 		printf 'LAB_BULK_DOMAINS=%q\n' "$LAB_DIR/bulk-domains.txt"
+		printf 'LAB_BULK_MX=%q\n' "$LAB_DIR/bulk-mx.tsv"
+		printf 'LAB_MX=%q\n' "$MX_ON"
+		printf 'LAB_MX_HOSTS=%q\n' "$LAB_DIR/mxhosts.tsv"
+		printf 'LAB_MX_MAIL=%q\n' "$LAB_DIR/mx/mail"
+		printf 'LAB_MX_LOG=%q\n' "$LAB_DIR/logs/mx-postfix.log"
+		printf 'LAB_MX_SLOW=%q\n' "$LAB_MX_SLOW"
+		printf 'LAB_RESOLV_CONF=%q\n' "$LAB_DIR/resolv.conf"
 	} >"$LAB_DIR/env.tmp"
 	mv "$LAB_DIR/env.tmp" "$LAB_DIR/env"
 }
@@ -701,8 +1052,10 @@ stop) cmd_stop ;;
 status) cmd_status ;;
 tsv) cmd_tsv ;;
 expect) cmd_expect ;;
+mxhosts) cmd_mxhosts ;;
+mail) cmd_mail ;;
 *)
-	echo "usage: lab.sh start|stop|status|tsv|expect" >&2
+	echo "usage: lab.sh start|stop|status|tsv|expect|mxhosts|mail" >&2
 	exit 2
 	;;
 esac

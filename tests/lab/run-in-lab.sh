@@ -8,7 +8,8 @@
 #
 # The lab directory ($MTASTS_LAB_DIR, default /tmp/mtasts-lab) is a private
 # tmpfs inside the namespace, so several labs can run at once. Set
-# LAB_KEEP_LOGS=DIR to copy the lab's logs to DIR on exit.
+# LAB_KEEP_LOGS=DIR to copy the lab's logs to DIR on exit. In the namespace,
+# /etc/resolv.conf is the lab's (nameserver $LAB_DNS_ADDR).
 set -euo pipefail
 
 self=$(readlink -f "${BASH_SOURCE[0]}")
@@ -64,6 +65,12 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 "$here/lab.sh" start
+# Programs that use the system resolver (Postfix) ask the lab's NSD. In
+# this mount namespace only: the host's /etc/resolv.conf is untouched.
+if [[ -f $lab_dir/resolv.conf ]]; then
+	mount --bind "$lab_dir/resolv.conf" /etc/resolv.conf ||
+		echo "run-in-lab: cannot mount $lab_dir/resolv.conf on /etc/resolv.conf" >&2
+fi
 set -a
 # shellcheck source=/dev/null
 . "$lab_dir/env"

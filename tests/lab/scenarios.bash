@@ -39,6 +39,46 @@
 #                     plain string (lab.sh expect lists them)
 #   broken_zone ZONE  configure ZONE ("{d}." allowed) in NSD without data:
 #                     NSD answers SERVFAIL for every name in it
+#   mx HOST [PREF]    MX record DOMAIN -> HOST (an mxhost name: "good" is
+#                     good.mx.test), preference PREF (10); the default
+#                     policy then lists the domain's MX hosts as its mx
+#                     lines instead of mx1.DOMAIN and *.mx.DOMAIN
+#   deliver OUTCOME [REGEX]   what a sending Postfix whose
+#                     smtp_tls_policy_maps asks mtastsd must do with mail
+#                     to DOMAIN: verified (delivered over verified TLS),
+#                     delivered (delivered, TLS or not), deferred (held;
+#                     Postfix's reason matches REGEX, extended, any case);
+#                     `lab.sh mail` lists them (tests/integration/postfix_e2e.sh)
+#
+#   mxhost NAME CERT KIND DESCRIPTION [PARAM=VALUE...]
+#       An SMTP server on 127.0.3.(1 + N):25 (N = table order from 0),
+#       host name NAME.mx.test (or NAME itself if it has a dot), A record
+#       in the zone. An smtpd service of the lab's receiving Postfix, which
+#       puts every message into $LAB_MX_MAIL/<recipient domain>/ (maildir).
+#       CERT: a `cert` kind, or selfsigned, or - (none). KIND: starttls
+#       (TLS 1.2+), plain (no STARTTLS), tls10 (TLS 1.0 and 1.1 accepted
+#       too), slow (greeting after LAB_MX_SLOW s), busy (421 at connect),
+#       refused (nothing listens). PARAM=VALUE: extra smtpd -o settings.
+#       Keep names stable: other tests and helpers use them.
+
+# ---- MX hosts (port 25) --------------------------------------------------
+mxhost good ok starttls "valid lab-CA certificate for good.mx.test, TLS 1.2 and 1.3"
+mxhost chain chain starttls "certificate from the intermediate CA, sent with the intermediate"
+mxhost nostarttls - plain "no STARTTLS offered"
+mxhost expired expired starttls "certificate expired in 2020"
+mxhost wrongname wrongname starttls "certificate only for www.elsewhere.test"
+mxhost selfsigned selfsigned starttls "self-signed certificate for selfsigned.mx.test"
+mxhost nochain nochain starttls "leaf from the intermediate CA, intermediate not sent"
+mxhost tls10 ok tls10 "valid certificate; TLS 1.0 and 1.1 still accepted besides 1.2 and 1.3"
+mxhost slow ok slow "valid certificate; greeting only after LAB_MX_SLOW seconds (default 5)"
+mxhost busy ok busy "421 4.3.2 at connect, then hangs up"
+mxhost refused - refused "A record, nothing listens on port 25"
+mxhost shared ok starttls "valid certificate; MX of several domains (mx-shared*.test)"
+mxhost good.mx-elsewhere.test ok starttls "valid certificate for its name, which no lab policy covers"
+mxhost bulk1 ok starttls "valid certificate; MX of bulk domains"
+mxhost bulk2 ok starttls "valid certificate; MX of bulk domains"
+mxhost bulk3 ok starttls "valid certificate; MX of bulk domains"
+mxhost bulk4 ok starttls "valid certificate; MX of bulk domains"
 
 # ---- valid policies ------------------------------------------------------
 scenario enforce.test policy - enforce - \
@@ -261,3 +301,105 @@ scenario nomx.test error sts-policy-invalid - 'mx' \
 scenario nomaxage.test error sts-policy-invalid - 'max_age' \
 	"max_age missing"
 	body_crlf "version: STSv1" "mode: enforce" "mx: mx1.nomaxage.test"
+
+# ---- MX hosts: mail delivery (postfix_e2e.sh; mtasts check) ---------------
+scenario mx-enforce-good.test policy - enforce - \
+	"enforce; MX good.mx.test with a valid certificate"
+	mx good
+	deliver verified
+	expect policy.mx '["good.mx.test"]'
+scenario mx-enforce-chain.test policy - enforce - \
+	"enforce; MX sends its certificate with the intermediate CA"
+	mx chain
+	deliver verified
+scenario mx-enforce-twomx.test policy - enforce - \
+	"enforce; first MX refuses connections, the second is good"
+	mx refused 10
+	mx good 20
+	deliver verified
+scenario mx-enforce-tls10.test policy - enforce - \
+	"enforce; MX also accepts TLS 1.0 (a sender still negotiates 1.2+)"
+	mx tls10
+	deliver verified
+scenario mx-enforce-slow.test policy - enforce - \
+	"enforce; MX greets after LAB_MX_SLOW seconds"
+	mx slow
+	deliver verified
+scenario mx-enforce-badcert.test policy - enforce - \
+	"enforce; MX certificate is for another name"
+	mx wrongname
+	deliver deferred 'not verified|verification failed|name mismatch'
+scenario mx-enforce-expired.test policy - enforce - \
+	"enforce; MX certificate expired"
+	mx expired
+	deliver deferred 'not verified|verification failed|expired'
+scenario mx-enforce-selfsigned.test policy - enforce - \
+	"enforce; MX certificate is self-signed"
+	mx selfsigned
+	deliver deferred 'not verified|verification failed|self.signed'
+scenario mx-enforce-nochain.test policy - enforce - \
+	"enforce; MX does not send its intermediate CA"
+	mx nochain
+	deliver deferred 'not verified|verification failed|issuer'
+scenario mx-enforce-nostarttls.test policy - enforce - \
+	"enforce; MX does not offer STARTTLS"
+	mx nostarttls
+	deliver deferred 'TLS is required'
+scenario mx-enforce-refused.test policy - enforce - \
+	"enforce; nothing listens on the MX"
+	mx refused
+	deliver deferred 'refused'
+scenario mx-enforce-busy.test policy - enforce - \
+	"enforce; MX answers 421 at connect"
+	mx busy
+	deliver deferred '421'
+scenario mx-enforce-notinpolicy.test policy - enforce - \
+	"enforce; the MX (good.mx.test) is not matched by the policy's mx lines"
+	mx good
+	body_crlf "version: STSv1" "mode: enforce" "mx: other.mx.test" \
+		"mx: *.other.test" "max_age: 86400"
+	deliver deferred 'not verified|verification failed|name mismatch'
+scenario mx-testing-badcert.test policy - testing - \
+	"testing; MX certificate is for another name: delivered anyway"
+	mx wrongname
+	deliver delivered
+scenario mx-testing-nostarttls.test policy - testing - \
+	"testing; MX without STARTTLS: delivered in plain text"
+	mx nostarttls
+	deliver delivered
+scenario mx-none.test policy - none - \
+	"mode none; MX certificate is for another name: delivered"
+	mx wrongname
+	deliver delivered
+scenario mx-nopolicy.test no-policy - - - \
+	"no _mta-sts record; MX good.mx.test"
+	no_txt
+	host none
+	mx good
+	deliver delivered
+scenario mx-nopolicy-badcert.test no-policy - - - \
+	"no _mta-sts record; MX certificate is for another name: delivered"
+	no_txt
+	host none
+	mx wrongname
+	deliver delivered
+scenario mx-shared1.test policy - enforce - \
+	"enforce; MX shared.mx.test, shared with mx-shared2 and mx-shared3"
+	mx shared
+	deliver verified
+scenario mx-shared2.test policy - enforce - \
+	"enforce; MX shared.mx.test (shared)"
+	mx shared
+	deliver verified
+scenario mx-shared3.test policy - testing - \
+	"testing; MX shared.mx.test (shared)"
+	mx shared
+	deliver delivered
+scenario mx-change.test policy - enforce - \
+	"enforce; the policy lists other.mx.test, the MX is good.mx.test; postfix_e2e.sh then publishes id=change2 listing good.mx.test"
+	mx good
+	txt "v=STSv1; id=change1"
+	body_crlf "version: STSv1" "mode: enforce" "mx: other.mx.test" \
+		"max_age: 86400"
+	deliver deferred 'not verified|verification failed|name mismatch'
+	expect id change1
