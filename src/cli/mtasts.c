@@ -20,7 +20,12 @@
 
 enum opt_id {
 	OPT_CA_FILE = 256,
-	OPT_CONTROL = 257,
+	OPT_CONCURRENCY,
+	OPT_CONTROL,
+	OPT_EHLO_NAME,
+	OPT_NO_COLOR,
+	OPT_STATE,
+	OPT_SUMMARY_ONLY,
 	OPT_HELP = 'h',
 	OPT_JSON = 'j',
 	OPT_MX = 'm',
@@ -40,20 +45,33 @@ struct opt_def {
 /* Sorted by long name. */
 static const struct opt_def opt_table[] = {
 	{"ca-file", OPT_CA_FILE, required_argument, "FILE",
-	    "trust only the CA certificates in FILE (PEM) for policy hosts"},
+	    "trust only the CA certificates in FILE (PEM) for policy hosts "
+	    "and MX hosts"},
+	{"concurrency", OPT_CONCURRENCY, required_argument, "N",
+	    "scan: check at most N domains at once (default 50); also caps "
+	    "SMTP connections"},
 	{"control", OPT_CONTROL, required_argument, "PATH",
 	    "cache: mtastsd's control socket (default $MTASTS_CONTROL, "
 	    "else /run/mtastsd/control.sock)"},
+	{"ehlo-name", OPT_EHLO_NAME, required_argument, "NAME",
+	    "check/scan: the name sent in EHLO (default mtasts.invalid)"},
 	{"help", OPT_HELP, no_argument, NULL, "show this help and exit"},
 	{"json", OPT_JSON, no_argument, NULL,
 	    "print results as JSON (one object per line)"},
 	{"mx", OPT_MX, required_argument, "HOST",
 	    "lint policy: check that HOST matches the policy (repeatable)"},
+	{"no-color", OPT_NO_COLOR, no_argument, NULL,
+	    "check: no colours, even on a terminal"},
 	{"resolver", OPT_RESOLVER, required_argument, "IP[@PORT]",
 	    "send every DNS query to this server instead of the system's"},
+	{"state", OPT_STATE, required_argument, "FILE",
+	    "check/scan: remember policy ids, bodies and MX sets in FILE "
+	    "(JSON) and warn on changes"},
+	{"summary-only", OPT_SUMMARY_ONLY, no_argument, NULL,
+	    "scan: print only the closing summary table"},
 	{"timeout", OPT_TIMEOUT, required_argument, "SECONDS",
 	    "limit for one policy fetch (default 60; DNS and connect limits "
-	    "are capped by it)"},
+	    "are capped by it); check/scan: also each SMTP wait"},
 	{"version", OPT_VERSION, no_argument, NULL, "show the version and exit"},
 };
 
@@ -102,6 +120,13 @@ usage(FILE *f)
 	      "(mta-sts.txt)\n"
 	      "  policy DOMAIN...            discover and fetch each "
 	      "domain's policy\n"
+	      "  check DOMAIN...             check a domain's whole inbound "
+	      "mail TLS:\n"
+	      "                              MTA-STS, TLS-RPT, every MX "
+	      "(STARTTLS, TLS, certs)\n"
+	      "  scan FILE|-                 run check over one domain per "
+	      "line (JSON Lines\n"
+	      "                              and a summary table)\n"
 	      "  cache list|show D|purge D|purge-all|export|stats\n"
 	      "                              inspect a running mtastsd's "
 	      "cache\n"
@@ -124,7 +149,10 @@ usage(FILE *f)
 	}
 	fputs("\nExit status: lint: 0 valid, 1 invalid, 2 usage error;\n"
 	      "policy: 0 every domain answered (policy or no policy), "
-	      "1 some lookup failed,\n2 usage error. See mtasts(1).\n",
+	      "1 some lookup failed,\n2 usage error; check: 0 all pass, "
+	      "1 warnings, 2 failures, 3 nothing could\nbe tested; scan: "
+	      "0 done, 1 some lines were not domains, 2 usage error.\n"
+	      "See mtasts(1).\n",
 	    f);
 }
 
@@ -229,6 +257,38 @@ main(int argc, char **argv)
 		case OPT_CONTROL:
 			o.control = optarg;
 			break;
+		case OPT_CONCURRENCY: {
+			char *end;
+			unsigned long v;
+
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (errno != 0 || end == optarg || *end != '\0' ||
+			    v < 1 || v > 10000)
+				return cli_usage_error("--concurrency wants a "
+						       "number from 1 to "
+						       "10000, not '%s'",
+				    optarg);
+			o.concurrency = (unsigned)v;
+			break;
+		}
+		case OPT_EHLO_NAME:
+			if (!mtasts_domain_valid(optarg, strlen(optarg), false,
+				NULL))
+				return cli_usage_error("--ehlo-name wants a "
+						       "host name, not '%s'",
+				    optarg);
+			o.ehlo_name = optarg;
+			break;
+		case OPT_NO_COLOR:
+			o.no_color = true;
+			break;
+		case OPT_STATE:
+			o.state_file = optarg;
+			break;
+		case OPT_SUMMARY_ONLY:
+			o.summary_only = true;
+			break;
 		case OPT_HELP:
 			usage(stdout);
 			return 0;
@@ -275,6 +335,10 @@ main(int argc, char **argv)
 		return cli_usage_error("--mx goes with 'lint policy'");
 	if (strcmp(verb, "policy") == 0)
 		return cli_policy(&o);
+	if (strcmp(verb, "check") == 0)
+		return cli_check(&o);
+	if (strcmp(verb, "scan") == 0)
+		return cli_scan(&o);
 	if (strcmp(verb, "cache") == 0)
 		return cli_cache(&o);
 	if (strcmp(verb, "help") == 0) {

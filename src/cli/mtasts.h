@@ -17,6 +17,7 @@
 
 #include <jansson.h>
 
+#include "mtasts/check.h"
 #include "mtasts/diag.h"
 #include "mtasts/policy.h"
 
@@ -36,6 +37,11 @@ struct cli_opts {
 	unsigned timeout_ms;	/* 0: library default */
 	const char *mx[CLI_MX_MAX];
 	size_t mx_count;
+	const char *ehlo_name;	/* check/scan: EHLO name for MX probes */
+	unsigned concurrency;	/* scan: domains at once (0: default) */
+	const char *state_file;	/* check/scan: remembered ids and MX sets */
+	bool summary_only;	/* scan: only the closing table */
+	bool no_color;		/* never colour the report */
 	char **args;		/* operands after the verb */
 	int nargs;
 };
@@ -63,7 +69,33 @@ void cli_json_print(json_t *v);
 /* Print every finding of d to standard error, prefixed by what. */
 void cli_print_diags(const char *what, const struct mtasts_diags *d);
 
+/* check and scan (mtasts_check.c, mtasts_scan.c) */
+struct event_base;
+struct mtasts_checker;
+struct mtasts_check_report;
+struct cli_state;
+
+/* Create the checker from the global options; on error print it and
+ * return the exit status to use (nonzero). */
+int cli_checker_new(const struct cli_opts *o, struct event_base *base,
+    struct mtasts_checker **out);
+/* Exit status of one report: 0 pass, 1 warnings (or partly untested),
+ * 2 failures, 3 nothing could be tested. */
+int cli_report_status(const struct mtasts_check_report *r);
+/* JSON object of one report (new reference). */
+json_t *cli_json_report(const struct mtasts_check_report *r);
+/* The state file (--state): load (a missing file is empty), look up,
+ * record a report, save atomically. */
+struct cli_state *cli_state_load(const char *path);
+bool cli_state_prev(struct cli_state *st, const char *domain,
+    struct mtasts_check_prev *prev, const char **mxbuf, size_t cap);
+void cli_state_record(struct cli_state *st, const struct mtasts_check_report *r);
+int cli_state_save(struct cli_state *st);
+void cli_state_free(struct cli_state *st);
+
 int cli_lint(struct cli_opts *o);
+int cli_check(struct cli_opts *o);
+int cli_scan(struct cli_opts *o);
 int cli_policy(struct cli_opts *o);
 int cli_cache(struct cli_opts *o);
 
