@@ -407,7 +407,7 @@ parse_delivery(const char *msg, struct mtasts_postfix_log_line *o)
 		return MTASTS_OK;
 	r += 8;
 	if (strncmp(r, "none", 4) == 0 || strchr(r, '[') == NULL ||
-	    strchr(r, '[') > strchr(r, ','))
+	    (strchr(r, ',') != NULL && strchr(r, '[') > strchr(r, ',')))
 		return MTASTS_OK; /* no connection / local transport */
 	if (!host_ip(&r, o->host, sizeof(o->host), o->ip, sizeof(o->ip)))
 		return MTASTS_ESYNTAX;
