@@ -98,8 +98,8 @@ dom_cb(const struct tlsrptd_domain_total *t, void *arg)
 	struct dom_list *l = arg;
 	char **nv;
 
-	if (t->reported ||
-	    tlsrptd_send_time(&l->conf->sched, t->day, t->domain) > l->now)
+	if (t->reported || (t->day != l->conf->force_day &&
+	    tlsrptd_send_time(&l->conf->sched, t->day, t->domain) > l->now))
 		return 0;
 	if (l->n >= l->max)
 		return 1;
@@ -534,8 +534,9 @@ tlsrptd_send_pass(struct tlsrptd_counters *c,
 	for (i = 0; i < days.n; i++) {
 		bool first = false;
 
-		if (days.v[i].closed || days.v[i].day >= today ||
-		    now < (days.v[i].day + 1) * DAY + conf->close_delay)
+		if (days.v[i].closed || (days.v[i].day != conf->force_day &&
+		    (days.v[i].day >= today ||
+		    now < (days.v[i].day + 1) * DAY + conf->close_delay)))
 			continue;
 		rc = tlsrptd_counters_close_day(c, days.v[i].day, &first, err);
 		if (rc != MTASTS_OK)
@@ -555,8 +556,8 @@ tlsrptd_send_pass(struct tlsrptd_counters *c,
 	for (i = 0; i < days.n; i++) {
 		struct dom_list dl = {conf, now, NULL, 0, 0, max};
 
-		if (!days.v[i].closed ||
-		    days.v[i].day < today - conf->report_window)
+		if (!days.v[i].closed || (days.v[i].day != conf->force_day &&
+		    days.v[i].day < today - conf->report_window / DAY))
 			continue;
 		rc = tlsrptd_counters_list_domains(c, days.v[i].day, dom_cb,
 		    &dl, err);
@@ -576,7 +577,8 @@ tlsrptd_send_pass(struct tlsrptd_counters *c,
 	}
 	/* 3. deliveries that are due */
 	due.max = max;
-	rc = tlsrptd_counters_delivery_list(c, -1, now, due_cb, &due, err);
+	rc = tlsrptd_counters_delivery_list(c, -1, conf->retry_now ?
+	    INT64_MAX / 2 : now, due_cb, &due, err);
 	if (rc == 1)
 		rc = MTASTS_OK;
 	if (rc == MTASTS_OK && due.n > 0)

@@ -42,7 +42,7 @@ struct tlsrptd_send_conf {
 	struct tlsrptd_identity id;
 	struct tlsrptd_sched_policy sched;
 	int64_t close_delay;		/* after the end of a day */
-	int64_t report_window;		/* days older than this: not sent */
+	int64_t report_window;		/* seconds; older days are not sent */
 	const char *mail_from;		/* envelope sender and From */
 	const char *mail_method;	/* "sendmail" or "smtp" */
 	const char *sendmail_path;
@@ -57,6 +57,10 @@ struct tlsrptd_send_conf {
 	const char *dns_resolver;	/* IP[@PORT] or "" */
 	unsigned dns_timeout;		/* seconds */
 	unsigned max_per_pass;		/* reports and deliveries per pass */
+	/* operator "send now": */
+	int64_t force_day;		/* close and report this day at once,
+					   even today (-1: none) */
+	bool retry_now;			/* try waiting retries now */
 };
 
 /* syslog priorities (LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG). */
