@@ -1046,6 +1046,9 @@ EOF
 	mv "$LAB_DIR/env.tmp" "$LAB_DIR/env"
 }
 
+# postfix-sender.sh sources this file for its functions only.
+[[ -z ${LAB_LIB_ONLY:-} ]] || return 0
+
 case ${1:-} in
 start) cmd_start ;;
 stop) cmd_stop ;;
