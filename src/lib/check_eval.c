@@ -243,7 +243,8 @@ eval_policy_host(struct mtasts_check_report *r,
 			    "matches;", p->cert_expired ? " expired;" :
 			    p->cert_not_yet_valid ? " not yet valid;" : "",
 			    host);
-		} else {
+		} else if (!(j->fetch_done && j->fetch_code == MTASTS_ECERT)) {
+			/* (A failed fetch validation is reported there.) */
 			add(r, "STS-CERT-VALID", G, MTASTS_CHECK_PASS, host,
 			    p->ip, "The certificate of %s is trusted and "
 			    "names it in subjectAltName.", host);
