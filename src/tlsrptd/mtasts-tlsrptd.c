@@ -26,6 +26,7 @@
 
 #include "mtasts/version.h"
 #include "tlsrptd_build.h"
+#include "tlsrptd_collect.h"
 #include "tlsrptd_config.h"
 #include "tlsrptd_counters.h"
 #include "tlsrptd_mail.h"
@@ -511,7 +512,8 @@ cmd_list_sent(int argc, char **argv)
 struct daemon {
 	struct event_base *base;
 	struct tlsrptd_counters *c;
-	struct event *scan_ev, *flush_ev, *term_ev, *int_ev;
+	struct tlsrptd_collect *k;
+	struct event *scan_ev, *term_ev, *int_ev;
 	pid_t child;
 	bool draining;
 	time_t drain_start;
@@ -522,13 +524,25 @@ flush_now(struct daemon *d)
 {
 	struct mtasts_error err;
 	uint64_t sessions = 0;
+	int rc;
 
-	if (tlsrptd_counters_pending(d->c, &sessions) == 0)
-		return;
 	mtasts_error_clear(&err);
-	if (tlsrptd_counters_flush(d->c, &err) != MTASTS_OK)
+	if (d->k != NULL)
+		rc = tlsrptd_collect_flush(d->k, &err);
+	else if (tlsrptd_counters_pending(d->c, &sessions) == 0)
+		return;
+	else
+		rc = tlsrptd_counters_flush(d->c, &err);
+	if (rc != MTASTS_OK)
 		log_msg(LOG_WARNING, "store: %s (kept in memory, will retry)",
 		    err.msg);
+}
+
+static void
+collect_log(void *arg, int prio, const char *msg)
+{
+	(void)arg;
+	log_msg(prio, "%s", msg);
 }
 
 static void
@@ -604,14 +618,6 @@ scan_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
-flush_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	flush_now(arg);
-}
-
-static void
 term_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct daemon *d = arg;
@@ -634,7 +640,8 @@ cmd_run(void)
 {
 	struct daemon d;
 	struct timeval scan = {(time_t)cfg.scan_interval, 0};
-	struct timeval flush = {(time_t)cfg.flush_interval, 0};
+	struct tlsrptd_collect_options co;
+	struct mtasts_error err;
 
 	memset(&d, 0, sizeof(d));
 	signal(SIGPIPE, SIG_IGN);
@@ -642,27 +649,39 @@ cmd_run(void)
 	if (d.base == NULL)
 		fatal("event_base_new failed");
 	d.c = open_store();
-	if (cfg.datagram_socket[0] != '\0' || cfg.log_file[0] != '\0')
-		log_msg(LOG_WARNING, "datagram_socket/log_file are set but this "
-		    "build has no collector modules: collecting nothing");
+	if (cfg.datagram_socket[0] != '\0' || cfg.log_file[0] != '\0') {
+		memset(&co, 0, sizeof(co));
+		co.datagram_socket = cfg.datagram_socket;
+		co.log_file = cfg.log_file;
+		co.log_follow = cfg.log_follow;
+		co.count_plaintext = cfg.count_plaintext;
+		co.policy_store = cfg.policy_store[0] ? cfg.policy_store : NULL;
+		co.policy_reload = cfg.policy_reload;
+		co.flush_interval_ms = cfg.flush_interval * 1000;
+		co.log = collect_log;
+		mtasts_error_clear(&err);
+		d.k = tlsrptd_collect_new(d.base, d.c, &co, &err);
+		if (d.k == NULL)
+			fatal("collector: %s", err.msg);
+	}
 	d.scan_ev = event_new(d.base, -1, EV_PERSIST, scan_cb, &d);
-	d.flush_ev = event_new(d.base, -1, EV_PERSIST, flush_cb, &d);
 	d.term_ev = evsignal_new(d.base, SIGTERM, term_cb, &d);
 	d.int_ev = evsignal_new(d.base, SIGINT, term_cb, &d);
-	if (d.scan_ev == NULL || d.flush_ev == NULL || d.term_ev == NULL ||
-	    d.int_ev == NULL)
+	if (d.scan_ev == NULL || d.term_ev == NULL || d.int_ev == NULL)
 		fatal("libevent setup failed");
 	event_add(d.scan_ev, &scan);
-	event_add(d.flush_ev, &flush);
 	event_add(d.term_ev, NULL);
 	event_add(d.int_ev, NULL);
 	event_active(d.scan_ev, EV_TIMEOUT, 0);	/* a first pass at start */
-	log_msg(LOG_INFO, "started (store %s, %s)", cfg.store,
+	log_msg(LOG_INFO, "started (store %s%s%s%s%s, %s)", cfg.store,
+	    cfg.datagram_socket[0] ? ", socket " : "", cfg.datagram_socket,
+	    cfg.log_file[0] ? ", log " : "", cfg.log_file,
 	    cfg.send_reports ? "sending reports" : "collecting only");
 	event_base_dispatch(d.base);
+	tlsrptd_collect_free(d.k);	/* flushes a last time */
+	d.k = NULL;
 	flush_now(&d);
 	event_free(d.scan_ev);
-	event_free(d.flush_ev);
 	event_free(d.term_ev);
 	event_free(d.int_ev);
 	tlsrptd_counters_close(d.c);
@@ -685,7 +704,8 @@ usage(FILE *f)
 	    "                            build a report without sending it\n"
 	    "  send-now [--day DAY]      send due reports and retries now\n"
 	    "                            (--day: close and report DAY too)\n"
-	    "  list-sent [DAY]           deliveries: sent, pending, failed\n");
+	    "  list-sent [DAY]           deliveries: sent, pending, failed\n"
+	    "  collect [OPTIONS]         a collector alone (see man page)\n");
 }
 
 int
@@ -708,6 +728,8 @@ main(int argc, char **argv)
 	int ch;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc > 1 && strcmp(argv[1], "collect") == 0)
+		return tlsrptd_collect_main(argc - 1, argv + 1);
 	while ((ch = getopt_long(argc, argv, "+c:o:hV", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':

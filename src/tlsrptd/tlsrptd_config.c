@@ -37,6 +37,9 @@ static const struct row table[] = {
 	    "TCP/TLS connect timeout for HTTPS and SMTP"},
 	{"contact_info", K_STR, "", C(contact_info), 0, 0,
 	    "contact-info of the reports (addr-spec); required to send"},
+	{"count_plaintext", K_BOOL, "no", C(count_plaintext), 0, 1,
+	    "log reader: count a delivery without a TLS line as "
+	    "starttls-not-supported (needs smtp_tls_loglevel >= 1)"},
 	{"datagram_socket", K_STR, "", C(datagram_socket), 0, 0,
 	    "libtlsrpt Unix datagram socket to receive on; empty: none"},
 	{"dns_resolver", K_STR, "", C(dns_resolver), 0, 0,
@@ -60,6 +63,8 @@ static const struct row table[] = {
 	{"log_file", K_STR, "", C(log_file), 0, 0,
 	    "Postfix mail log to follow, or - for standard input; empty: "
 	    "none"},
+	{"log_follow", K_BOOL, "yes", C(log_follow), 0, 1,
+	    "keep reading log_file as it grows (no: stop at its end)"},
 	{"log_level", K_STR, "info", C(log_level), 0, 0,
 	    "err, warning, notice, info or debug"},
 	{"mail_from", K_STR, "", C(mail_from), 0, 0,
@@ -72,6 +77,11 @@ static const struct row table[] = {
 	    "reports planned and deliveries tried per pass"},
 	{"organization_name", K_STR, "", C(organization_name), 0, 0,
 	    "organization-name of the reports; empty: submitter"},
+	{"policy_reload", K_TIME, "5m", C(policy_reload), 10, DAYS(1),
+	    "reload the policies from policy_store this often"},
+	{"policy_store", K_STR, "", C(policy_store), 0, 0,
+	    "mtastsd's policy store URI, for the log reader; empty: every "
+	    "domain is no-policy-found"},
 	{"report_window", K_TIME, "3d", C(report_window), DAYS(1), DAYS(60),
 	    "days older than this are never reported"},
 	{"retry_max", K_TIME, "4h", C(retry_max), 60, DAYS(1),

@@ -42,10 +42,13 @@ struct tlsrptd_config {
 	char *ca_file;
 	char *log;
 	char *log_level;
+	char *policy_store;
 	/* booleans */
 	bool https_verify;
 	bool smtp_starttls;
 	bool send_reports;
+	bool log_follow;
+	bool count_plaintext;
 	/* times, seconds */
 	unsigned close_delay;
 	unsigned send_delay;
@@ -61,6 +64,7 @@ struct tlsrptd_config {
 	unsigned scan_interval;
 	unsigned flush_interval;
 	unsigned drain_timeout;
+	unsigned policy_reload;
 	/* counts */
 	unsigned suppress_after;
 	unsigned jitter_percent;
