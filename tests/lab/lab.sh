@@ -58,7 +58,7 @@ S_N=0
 declare -a S_DOMAIN=() S_RESULT=() S_FAILURE=() S_MODE=() S_REGEX=() \
 	S_DESC=() S_ADDR=() S_TXT=() S_TXTSET=() S_ZONE=() S_HOST=() \
 	S_CERT=() S_PROTO=() S_CIPH=() S_BODY=() S_BODYSET=() S_LOC=() \
-	S_SRV=() S_BROKEN=() S_EXPECT=() S_MXH=() S_MAIL=()
+	S_SRV=() S_BROKEN=() S_EXPECT=() S_MXH=() S_MAIL=() S_TTL=()
 M_N=0
 declare -a M_NAME=() M_CERT=() M_KIND=() M_DESC=() M_ADDR=() M_OPTS=()
 
@@ -100,7 +100,7 @@ scenario() {
 	S_TXT[i]='' S_TXTSET[i]=0 S_ZONE[i]='' S_HOST[i]=serve S_CERT[i]=ok
 	S_PROTO[i]='TLSv1.2 TLSv1.3' S_CIPH[i]='' S_BODY[i]='' S_BODYSET[i]=0
 	S_LOC[i]='' S_SRV[i]='' S_BROKEN[i]='' S_EXPECT[i]='' S_MXH[i]=''
-	S_MAIL[i]=''
+	S_MAIL[i]='' S_TTL[i]=$TTL
 	S_N=$((i + 1))
 }
 
@@ -126,7 +126,15 @@ txt() {
 	for s in "$@"; do line+=" $(zone_string "$s")"; done
 	((S_TXTSET[I])) || S_TXT[I]=''
 	S_TXTSET[I]=1
-	S_TXT[I]+="_mta-sts.$D. $TTL IN TXT$line"$'\n'
+	S_TXT[I]+="_mta-sts.$D. ${S_TTL[I]} IN TXT$line"$'\n'
+}
+
+# TTL of the scenario's _mta-sts TXT records (use before any txt line).
+ttl() {
+	cur ttl
+	[[ $1 =~ ^[0-9]+$ ]] || die "$D: ttl: bad TTL '$1'"
+	((!S_TXTSET[I])) || die "$D: ttl must come before txt"
+	S_TTL[I]=$1
 }
 
 no_txt() {

@@ -18,6 +18,8 @@
 #                     character-string; the first call drops the default,
 #                     further calls add records
 #   no_txt            no TXT record at _mta-sts.DOMAIN
+#   ttl SECONDS       TTL of the _mta-sts TXT records (default 300; put it
+#                     before any txt line)
 #   rr OWNER TYPE RDATA...   extra zone line; "{d}" is replaced by DOMAIN;
 #                     write owners as absolute names ("x.{d}.")
 #   host KIND         policy host: serve (default), none (NXDOMAIN),
@@ -396,8 +398,9 @@ scenario mx-shared3.test policy - testing - \
 	mx shared
 	deliver delivered
 scenario mx-change.test policy - enforce - \
-	"enforce; the policy lists other.mx.test, the MX is good.mx.test; postfix_e2e.sh then publishes id=change2 listing good.mx.test"
+	"enforce; the policy lists other.mx.test, the MX is good.mx.test; postfix_e2e.sh then publishes id=change2 listing good.mx.test (TXT TTL 1 s)"
 	mx good
+	ttl 1
 	txt "v=STSv1; id=change1"
 	body_crlf "version: STSv1" "mode: enforce" "mx: other.mx.test" \
 		"max_age: 86400"
