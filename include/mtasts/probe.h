@@ -22,8 +22,9 @@
  *	(MTASTS_PROBE_UNTESTED: timeout, refused, 421 or another 4xx) from
  *	"fails" (MTASTS_PROBE_FAILED).
  *
- *	Politeness: at most one connection per address at a time (later
- *	probes of that address wait in arrival order), at most
+ *	Politeness: at most one SMTP connection per address at a time
+ *	(later SMTP probes of that address wait in arrival order; TLS-mode
+ *	probes of different names on one address run side by side), at most
  *	max_connections in all, a pause of backoff_ms on an address after
  *	it answered 421, and each (mode, host, address, port) is probed once
  *	per prober: later requests get the cached result.

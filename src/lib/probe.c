@@ -90,7 +90,7 @@ struct entry {
 struct slot {
 	struct slot *hnext;
 	struct slot *wnext;	/* waiting for a free connection */
-	char ip[48];
+	char ip[MTASTS_PROBE_HOST_MAX + 80];	/* address (or entry key) */
 	struct entry *qhead, *qtail;
 	bool busy;
 	bool waiting;
@@ -1105,7 +1105,11 @@ mtasts_probe(struct mtasts_prober *p, enum mtasts_probe_mode mode,
 		if (strcmp(e->key, key) == 0)
 			break;
 	if (e == NULL) {
-		struct slot *s = get_slot(p, ip);
+		/* SMTP: one connection per address. A TLS probe (a web
+		 * server's port 443, many names on one address) queues only
+		 * behind probes of the same name. */
+		struct slot *s = get_slot(p, mode == MTASTS_PROBE_SMTP ? ip :
+		    key);
 
 		e = s ? mtasts__calloc(1, sizeof(*e)) : NULL;
 		if (e == NULL) {
