@@ -331,6 +331,7 @@ struct check_run {
 	int worst;		/* 0 < 1 < 3 < 2 */
 	struct mtasts_check_report **reps;
 	size_t nreps;
+	struct event_base *base;
 };
 
 static const char *
@@ -418,6 +419,8 @@ on_check_done(void *arg, struct mtasts_check_report *rep)
 		cli_warn("out of memory");
 		if (rank(2) > rank(run->worst))
 			run->worst = 2;
+		if (run->pending == 0)
+			event_base_loopbreak(run->base);
 		return;
 	}
 	st = cli_report_status(rep);
@@ -425,6 +428,10 @@ on_check_done(void *arg, struct mtasts_check_report *rep)
 		run->worst = st;
 	cli_state_record(run->st, rep);
 	run->reps[run->nreps++] = rep;
+	/* Timers (a back-off after 421, resolver upkeep) may still be
+	 * pending: do not wait for them. */
+	if (run->pending == 0)
+		event_base_loopbreak(run->base);
 }
 
 int
@@ -472,6 +479,7 @@ cli_check(struct cli_opts *o)
 		cli_warn("cannot create the event loop");
 		return 3;
 	}
+	run.base = base;
 	rc = cli_checker_new(o, base, &chk);
 	if (rc != 0) {
 		event_base_free(base);

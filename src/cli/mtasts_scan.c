@@ -145,8 +145,12 @@ on_done(void *arg, struct mtasts_check_report *rep)
 		mtasts_check_report_free(rep);
 	}
 	feed(s);
-	if (s->inflight == 0 && s->eof && s->tick != NULL)
-		event_del(s->tick);
+	if (s->inflight == 0 && s->eof) {
+		if (s->tick != NULL)
+			event_del(s->tick);
+		/* Do not wait for leftover timers (421 back-off...). */
+		event_base_loopbreak(s->base);
+	}
 }
 
 static void
