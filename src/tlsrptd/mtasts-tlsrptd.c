@@ -397,8 +397,8 @@ cmd_render(int argc, char **argv)
 		rc = mtasts_tlsrpt_report_to_json(rep, MTASTS_TLSRPT_JSON_PRETTY,
 		    &json, &len, &err);
 		if (rc == MTASTS_OK) {
-			write_out(out, json, len);
-			write_out(out, "\n", strcmp(out, "-") == 0 ? 1 : 0);
+			json[len] = '\n';	/* replaces the NUL */
+			write_out(out, json, len + 1);
 		}
 		mtasts_free(json);
 	} else if (rc == MTASTS_OK) {
