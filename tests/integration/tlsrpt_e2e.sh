@@ -110,11 +110,14 @@ policy_db=$W/mtastsd-cache.db
 # ---- a DNS server for the reporter: _smtp._tls records and the endpoint --
 cat >"$W/dns.py" <<'EOF'
 import socket, struct, sys
-addr, host, host_ip, default_rua = sys.argv[1:5]
+addr, host, host_ip, default_rua, mailbox = sys.argv[1:6]
 special = {"_smtp._tls.mx-nopolicy.test": None,
            "_smtp._tls.mx-enforce-badcert.test":
                "v=TLSRPTv1; rua=http://%s/plain-http,https://%s/v1/tlsrpt"
-               % (host, host)}
+               % (host, host),
+           "_smtp._tls.mx-enforce-expired.test":
+               "v=TLSRPTv1; rua=https://%s/v1/tlsrpt,https://%s/redirect,"
+               "https://%s/busy,mailto:%s" % (host, host, host, mailbox)}
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind((addr, 53))
 while True:
@@ -149,7 +152,7 @@ EOF
 ip addr add $ADDR/32 dev lo 2>/dev/null
 ip addr add $DNS/32 dev lo 2>/dev/null
 python3 "$W/dns.py" "$DNS" "$HOST" "$ADDR" \
-	"v=TLSRPTv1; rua=https://$HOST/v1/tlsrpt,mailto:$MAILBOX" \
+	"v=TLSRPTv1; rua=https://$HOST/v1/tlsrpt,mailto:$MAILBOX" "$MAILBOX" \
 	>"$W/logs/dns.log" 2>&1 &
 dns_pid=$!
 
@@ -183,6 +186,8 @@ http {
             echo_read_request_body;
             echo "stored";
         }
+        location = /redirect { return 302 https://$HOST/v1/tlsrpt; }
+        location = /busy { return 503; }
     }
 }
 EOF
@@ -468,9 +473,18 @@ grep -q '^OK mx-enforce-badcert.test' "$W/mail.txt" &&
 for d in mx-enforce-good.test mx-enforce-expired.test; do
 	check_report "$W/mail.txt" "$d" "${expect[$d]}" mail
 done
-grep -qP "\tsent\t" "$W/sent.txt" && ! grep -qP "\t(tempfail|gaveup)\t" "$W/sent.txt" &&
-	ok "list-sent: every delivery sent or skipped" ||
-	bad "list-sent: $(grep -cP '\t(tempfail|gaveup)\t' "$W/sent.txt") deliveries failed"
+n=$(grep -cP "\tsent\t" "$W/sent.txt")
+((n == nposts + nmail)) && ok "list-sent: $n deliveries sent" ||
+	bad "list-sent: $n sent, want $((nposts + nmail))"
+# A-12: a redirect is not followed (permanent); a 503 is retried later
+grep -P '\thttps://[^\t]*/redirect\tgaveup\t1\t' "$W/sent.txt" | grep -q 'not followed' &&
+	ok "HTTPS 302: not followed, given up at once" ||
+	bad "HTTPS 302: $(grep redirect "$W/sent.txt")"
+grep -qP '\thttps://[^\t]*/busy\ttempfail\t1\t20' "$W/sent.txt" &&
+	ok "HTTPS 503: kept for a retry ($(grep -P '/busy\t' "$W/sent.txt" | cut -f6))" ||
+	bad "HTTPS 503: $(grep busy "$W/sent.txt")"
+grep -qP '\t(tempfail|gaveup)\t' <(grep -vP '/(redirect|busy)\t' "$W/sent.txt") &&
+	bad "other deliveries failed: $(grep -P '\t(tempfail|gaveup)\t' "$W/sent.txt" | grep -vc 'redirect|busy')"
 
 # ---- the sample datagrams give the sample reports --------------------------
 if [[ -f $samples/libtlsrpt-datagrams/datagrams.jsonl ]]; then
