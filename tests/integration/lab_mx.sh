@@ -28,7 +28,7 @@ if [[ -z ${LAB_RESOLVER:-} ]]; then
 	done
 	[[ -x /usr/lib/postfix/sbin/master ]] || skip "Postfix is not installed"
 	export MTASTS_SRC_DIR=$src LAB_MX=1 LAB_BULK=42 LAB_BULK_MIX=1
-	export MTASTS_LAB_DIR=${MTASTS_LAB_DIR:-/tmp/mtasts-lab-mx.$$}
+	export MTASTS_LAB_DIR=${MTASTS_LAB_DIR:-/tmp/mtasts-lab-mx}
 	exec "$lab/run-in-lab.sh" "$self" "$@"
 fi
 

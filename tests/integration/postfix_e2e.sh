@@ -39,7 +39,7 @@ if [[ -z ${LAB_RESOLVER:-} ]]; then
 	[[ -x $bin ]] || skip "no mtastsd binary at $bin (set MTASTSD_BIN)"
 	MTASTSD_BIN=$(readlink -f "$bin")
 	export MTASTSD_BIN MTASTS_SRC_DIR=$src LAB_MX=1
-	export MTASTS_LAB_DIR=${MTASTS_LAB_DIR:-/tmp/mtasts-lab-e2e.$$}
+	export MTASTS_LAB_DIR=${MTASTS_LAB_DIR:-/tmp/mtasts-lab-e2e}
 	exec "$lab/run-in-lab.sh" "$self" "$@"
 fi
 

@@ -58,10 +58,15 @@ die() {
 	exit 1
 }
 
+# The daemon's /proc comm (its file name, at most 15 characters).
+dcomm() {
+	cat "$dpid.comm" 2>/dev/null || echo mtastsd
+}
+
 cmd_mtastsd_start() {
 	local bin=${MTASTSD_BIN:-} k
 	[[ -n $bin && -x $bin ]] || die "set MTASTSD_BIN to the mtastsd binary"
-	! pidfile_alive "$dpid" mtastsd || die "mtastsd already runs"
+	! pidfile_alive "$dpid" "$(dcomm)" || die "mtastsd already runs"
 	mkdir -p "$dir"
 	rm -f "$dir/control.sock"
 	"$bin" -c /dev/null -o "listen=inet:127.0.0.1:$port" \
@@ -69,8 +74,9 @@ cmd_mtastsd_start() {
 		-o cache=memory -o "control_socket=$dir/control.sock" \
 		-o log=stderr "$@" </dev/null >>"$dlog" 2>&1 &
 	echo $! >"$dpid"
+	basename "$bin" | cut -c1-15 >"$dpid.comm"
 	for ((k = 0; k < timeout * 10; k++)); do
-		pidfile_alive "$dpid" mtastsd ||
+		pidfile_alive "$dpid" "$(dcomm)" ||
 			{ tail -n 20 "$dlog" >&2; die "mtastsd exited at start"; }
 		timeout 2 bash -c ": <>/dev/tcp/127.0.0.1/$port" 2>/dev/null &&
 			return 0
@@ -80,7 +86,7 @@ cmd_mtastsd_start() {
 }
 
 cmd_mtastsd_stop() {
-	stop_pidfile "$dpid" mtastsd
+	stop_pidfile "$dpid" "$(dcomm)"
 }
 
 write_config() {
@@ -157,7 +163,7 @@ cmd_status() {
 		echo "sending postfix: not running"
 		rc=3
 	fi
-	if pidfile_alive "$dpid" mtastsd; then
+	if pidfile_alive "$dpid" "$(dcomm)"; then
 		echo "mtastsd: running (pid $(read_pid "$dpid")) on 127.0.0.1:$port"
 	else
 		echo "mtastsd: not running"
