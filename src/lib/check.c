@@ -43,7 +43,9 @@ struct op {
 	struct mtasts__check_job *job;
 	enum op_kind kind;
 	size_t hi, ai;
-	void *handle;		/* dns query / http request / probe handle */
+	struct mtasts_dns_query *dq;	/* pending handle, by kind */
+	struct mtasts_http_request *hq;
+	struct mtasts_probe_handle *ph;
 };
 
 /* Per job list of ops: kept in a side table keyed by the job. */
@@ -200,20 +202,12 @@ unlink_job(struct mtasts_checker *c, struct mtasts__check_job *j)
 static void
 cancel_op(struct mtasts_checker *c, struct op *o)
 {
-	if (o->handle == NULL)
-		return;
-	switch (o->kind) {
-	case K_FETCH:
-		c->http->cancel(c->http_impl, o->handle);
-		break;
-	case K_PTLS:
-	case K_PROBE:
-		c->probe->cancel(c->probe_impl, o->handle);
-		break;
-	default:
-		c->dns->cancel(c->dns_impl, o->handle);
-		break;
-	}
+	if (o->hq != NULL)
+		c->http->cancel(c->http_impl, o->hq);
+	if (o->ph != NULL)
+		c->probe->cancel(c->probe_impl, o->ph);
+	if (o->dq != NULL)
+		c->dns->cancel(c->dns_impl, o->dq);
 }
 
 void
@@ -310,8 +304,7 @@ start_dns(struct mtasts__check_job *j, enum op_kind kind, size_t hi,
 		/* Without an op we cannot record anything: count it. */
 		return;
 	}
-	rc = c->dns->lookup(c->dns_impl, type, name, on_dns, o,
-	    (struct mtasts_dns_query **)&o->handle, &err);
+	rc = c->dns->lookup(c->dns_impl, type, name, on_dns, o, &o->dq, &err);
 	if (rc == MTASTS_OK)
 		return;
 	memset(&fake, 0, sizeof(fake));
@@ -319,7 +312,7 @@ start_dns(struct mtasts__check_job *j, enum op_kind kind, size_t hi,
 	fake.code = rc;
 	fake.name = name;
 	fake.reason = err.msg;
-	o->handle = NULL;
+	o->dq = NULL;
 	on_dns(o, &fake);
 }
 
@@ -359,7 +352,7 @@ start_probe(struct mtasts__check_job *j, enum op_kind kind, size_t hi,
 	if (o == NULL)
 		return;
 	rc = c->probe->probe(c->probe_impl, mode, host, ip, port, on_probe, o,
-	    (struct mtasts_probe_handle **)&o->handle, &err);
+	    &o->ph, &err);
 	if (rc == MTASTS_OK)
 		return;
 	memset(&fake, 0, sizeof(fake));
@@ -370,7 +363,7 @@ start_probe(struct mtasts__check_job *j, enum op_kind kind, size_t hi,
 	fake.status = MTASTS_PROBE_UNTESTED;
 	fake.code = rc;
 	snprintf(fake.reason, sizeof(fake.reason), "%s", err.msg);
-	o->handle = NULL;
+	o->ph = NULL;
 	on_probe(o, &fake);
 }
 
@@ -411,8 +404,7 @@ maybe_fetch(struct mtasts__check_job *j)
 	o = new_op(j, K_FETCH, 0, 0);
 	if (o != NULL) {
 		rc = c->http->get(c->http_impl, host, url, addrs, j->phost_n,
-		    on_fetch, o, (struct mtasts_http_request **)&o->handle,
-		    &err);
+		    on_fetch, o, &o->hq, &err);
 		if (rc != MTASTS_OK) {
 			struct mtasts_http_response fake;
 
@@ -420,7 +412,7 @@ maybe_fetch(struct mtasts__check_job *j)
 			fake.code = rc;
 			fake.reason = err.msg;
 			fake.url = url;
-			o->handle = NULL;
+			o->hq = NULL;
 			on_fetch(o, &fake);
 		}
 	}
@@ -551,7 +543,7 @@ on_dns(void *arg, const struct mtasts_dns_answer *a)
 	struct op *o = arg;
 	struct mtasts__check_job *j = o->job;
 
-	o->handle = NULL;
+	o->dq = NULL;
 	switch (o->kind) {
 	case K_STS_TXT:
 		keep_txt(&j->sts, a);
@@ -599,7 +591,7 @@ on_fetch(void *arg, const struct mtasts_http_response *r)
 	struct op *o = arg;
 	struct mtasts__check_job *j = o->job;
 
-	o->handle = NULL;
+	o->hq = NULL;
 	j->fetch_done = true;
 	j->fetch_code = r->code;
 	j->fetch_status = r->status;
@@ -627,7 +619,7 @@ on_probe(void *arg, const struct mtasts_probe_result *r)
 	struct op *o = arg;
 	struct mtasts__check_job *j = o->job;
 
-	o->handle = NULL;
+	o->ph = NULL;
 	if (o->kind == K_PTLS) {
 		j->ptls_done = true;
 		j->ptls = *r;

@@ -95,6 +95,7 @@ base_world(struct world *w, const char *body)
 
 struct pending {
 	struct world *w;
+	struct event *ev;
 	int kind;		/* 0 dns, 1 http, 2 probe */
 	enum mtasts_dns_type type;
 	char name[300];
@@ -189,6 +190,26 @@ deliver(evutil_socket_t fd, short what, void *arg)
 			w->tweak(&r);
 		((mtasts_probe_cb)p->cb)(p->arg, &r);
 	}
+}
+
+static void
+on_pending(evutil_socket_t fd, short what, void *arg)
+{
+	struct pending *p = arg;
+
+	event_free(p->ev);
+	deliver(fd, what, p);
+	free(p);
+}
+
+static void
+drop(void *h)
+{
+	struct pending *p = h;
+
+	if (p == NULL)
+		return;
+	event_free(p->ev);
 	free(p);
 }
 
@@ -198,8 +219,8 @@ schedule(struct world *w, struct pending *p)
 	struct timeval tv = {0, 0};
 
 	p->w = w;
-	return event_base_once(w->base, -1, EV_TIMEOUT, deliver, p, &tv) == 0
-	    ? MTASTS_OK : MTASTS_EINTERNAL;
+	p->ev = evtimer_new(w->base, on_pending, p);
+	return evtimer_add(p->ev, &tv) == 0 ? MTASTS_OK : MTASTS_EINTERNAL;
 }
 
 static int
@@ -211,7 +232,7 @@ f_lookup(void *impl, enum mtasts_dns_type type, const char *name,
 
 	(void)err;
 	if (q)
-		*q = NULL;
+		*q = (struct mtasts_dns_query *)p;
 	p->kind = 0;
 	p->type = type;
 	snprintf(p->name, sizeof(p->name), "%s", name);
@@ -224,7 +245,7 @@ static void
 f_dns_cancel(void *impl, struct mtasts_dns_query *q)
 {
 	(void)impl;
-	(void)q;
+	drop(q);
 }
 
 static int
@@ -241,7 +262,7 @@ f_get(void *impl, const char *host, const char *url,
 	(void)naddrs;
 	(void)err;
 	if (req)
-		*req = NULL;
+		*req = (struct mtasts_http_request *)p;
 	w->fetches++;
 	p->kind = 1;
 	p->cb = (void *)cb;
@@ -253,7 +274,7 @@ static void
 f_http_cancel(void *impl, struct mtasts_http_request *r)
 {
 	(void)impl;
-	(void)r;
+	drop(r);
 }
 
 static int
@@ -266,7 +287,7 @@ f_probe(void *impl, enum mtasts_probe_mode mode, const char *host,
 
 	(void)err;
 	if (h)
-		*h = NULL;
+		*h = (struct mtasts_probe_handle *)p;
 	if (mode == MTASTS_PROBE_SMTP)
 		w->probes++;
 	p->kind = 2;
@@ -283,7 +304,7 @@ static void
 f_probe_cancel(void *impl, struct mtasts_probe_handle *h)
 {
 	(void)impl;
-	(void)h;
+	drop(h);
 }
 
 static const struct mtasts_dns_ops fake_dns = {f_lookup, f_dns_cancel};

@@ -380,6 +380,9 @@ server_start(struct server *s, struct event_base *base, enum script sc)
 static void
 server_stop(struct server *s)
 {
+	for (int i = 0; i < 64; i++)
+		if (s->live[i] != NULL)
+			sconn_free(s->live[i]);
 	evconnlistener_free(s->lis);
 	SSL_CTX_free(s->ctx);
 }
