@@ -143,7 +143,8 @@ man_page_agrees(void **state)
 		key[kl] = '\0';
 		assert_non_null(find(key));	/* no stale entries */
 		text = realloc(text, len + strlen(key) + 3);
-		len += (size_t)sprintf(text + len, "|%s|", key);
+		len += (size_t)snprintf(text + len, strlen(key) + 3, "|%s|",
+		    key);
 		documented++;
 	}
 	fclose(f);
