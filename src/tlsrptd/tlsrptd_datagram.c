@@ -8,8 +8,9 @@
  * hosts) and libtlsrpt sends without blocking, so any pause of the
  * reader (a database commit) loses events. A dedicated thread therefore
  * does nothing but recvmmsg(2) into a memory buffer (bounded, double
- * buffered); the event loop swaps buffers when woken through an eventfd
- * and parses and counts outside the lock.
+ * buffered); the event loop swaps buffers every POLL_US (a timer, so
+ * the receiver never pays for waking it) and parses and counts outside
+ * the lock.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,8 +19,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <syslog.h>
@@ -36,12 +38,12 @@
 #define BUFSZ (MTASTS_TLSRPT_DATAGRAM_MAX + 1)
 #define QUEUE_CAP (32u * 1024 * 1024)	/* bytes per queue buffer */
 #define REC_HDR 8		/* u32 length, u32 flags */
+#define POLL_US 2000		/* the loop takes the queue this often */
 
 struct tlsrptd_dgram {
 	struct tlsrptd_collect *k;
 	int fd;
-	int efd;
-	struct event *ev;
+	struct event *ev;	/* the loop's poll timer */
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	pthread_t th;
 	bool th_started;
@@ -63,9 +65,11 @@ receiver(void *arg)
 {
 	struct tlsrptd_dgram *d = arg;
 
+	/* Best effort (needs CAP_SYS_NICE): the receiver must get the CPU
+	 * within milliseconds whatever else the host runs. */
+	(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), -10);
 	while (!atomic_load(&d->stop)) {
 		int n;
-		bool wake;
 
 		for (int i = 0; i < VLEN; i++) {
 			d->iov[i].iov_base = d->bufs + (size_t)i * BUFSZ;
@@ -80,7 +84,6 @@ receiver(void *arg)
 		if (n <= 0)
 			continue; /* timeout (SO_RCVTIMEO), EINTR */
 		pthread_mutex_lock(&d->mu);
-		wake = d->fill_len == 0;
 		for (int i = 0; i < n; i++) {
 			uint32_t len = d->msgs[i].msg_len;
 			uint32_t flags = (uint32_t)d->msgs[i].msg_hdr.msg_flags;
@@ -98,11 +101,6 @@ receiver(void *arg)
 			d->fill_len += REC_HDR + len;
 		}
 		pthread_mutex_unlock(&d->mu);
-		if (wake) {
-			uint64_t one = 1;
-			ssize_t w = write(d->efd, &one, sizeof(one));
-			(void)w;
-		}
 	}
 	return NULL;
 }
@@ -162,12 +160,6 @@ tlsrptd__dgram_drain(struct tlsrptd_dgram *d)
 		}
 		if (len == 0)
 			return;
-		if (round == 3) {
-			/* more may be waiting: come back after other events */
-			uint64_t one = 1;
-			ssize_t w = write(d->efd, &one, sizeof(one));
-			(void)w;
-		}
 		while (off + REC_HDR <= len) {
 			uint32_t rl, fl;
 
@@ -180,12 +172,9 @@ tlsrptd__dgram_drain(struct tlsrptd_dgram *d)
 }
 
 static void
-on_wake(evutil_socket_t fd, short what, void *arg)
+on_poll(evutil_socket_t fd, short what, void *arg)
 {
-	uint64_t v;
-	ssize_t r = read(fd, &v, sizeof(v));
-
-	(void)r;
+	(void)fd;
 	(void)what;
 	tlsrptd__dgram_drain(arg);
 }
@@ -199,6 +188,7 @@ tlsrptd__dgram_new(struct tlsrptd_collect *k, struct event_base *base,
 	struct sockaddr_un sa;
 	struct stat st;
 	struct timeval rto = {0, 200000};
+	struct timeval poll_tv = {0, POLL_US};
 	int got = 0;
 	socklen_t gl = sizeof(got);
 
@@ -213,7 +203,7 @@ tlsrptd__dgram_new(struct tlsrptd_collect *k, struct event_base *base,
 		return NULL;
 	}
 	d->k = k;
-	d->fd = d->efd = -1;
+	d->fd = -1;
 	pthread_mutex_init(&d->mu, NULL);
 	atomic_init(&d->stop, false);
 	d->bufs = mtasts__malloc((size_t)VLEN * BUFSZ);
@@ -225,8 +215,7 @@ tlsrptd__dgram_new(struct tlsrptd_collect *k, struct event_base *base,
 		return NULL;
 	}
 	d->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	d->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (d->fd < 0 || d->efd < 0)
+	if (d->fd < 0)
 		goto io;
 	if (rcvbuf <= 0)
 		rcvbuf = 16 * 1024 * 1024;
@@ -247,8 +236,8 @@ tlsrptd__dgram_new(struct tlsrptd_collect *k, struct event_base *base,
 	snprintf(d->path, sizeof(d->path), "%s", path);
 	if (chmod(path, mode != 0 ? mode : 0666) != 0)
 		goto io;
-	d->ev = event_new(base, d->efd, EV_READ | EV_PERSIST, on_wake, d);
-	if (d->ev == NULL || event_add(d->ev, NULL) != 0) {
+	d->ev = event_new(base, -1, EV_PERSIST, on_poll, d);
+	if (d->ev == NULL || event_add(d->ev, &poll_tv) != 0) {
 		mtasts_error_set(err, MTASTS_ENOMEM, "event_new failed");
 		tlsrptd__dgram_free(d);
 		return NULL;
@@ -286,8 +275,6 @@ tlsrptd__dgram_free(struct tlsrptd_dgram *d)
 		if (d->path[0] != '\0')
 			unlink(d->path);
 	}
-	if (d->efd >= 0)
-		close(d->efd);
 	pthread_mutex_destroy(&d->mu);
 	mtasts__free(d->bufs);
 	mtasts__free(d->fill);
