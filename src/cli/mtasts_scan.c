@@ -57,8 +57,7 @@ struct scan {
 	bool progress;
 	struct event *tick;
 	struct timespec t0;
-	char *line;
-	size_t linecap;
+	char line[SCAN_LINE_MAX + 2];
 	int status;
 };
 
@@ -103,6 +102,29 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 }
 
 static void feed(struct scan *s);
+
+/*
+ * Read one line into buf (cap bytes) without its line end. Returns its
+ * length, more than cap - 2 for a line that did not fit (the rest of it
+ * is skipped, so memory stays bounded), or -1 at the end of the input.
+ */
+static ssize_t
+read_line(FILE *in, char *buf, size_t cap)
+{
+	size_t n;
+	int c;
+
+	if (fgets(buf, (int)cap, in) == NULL)
+		return -1;
+	n = strlen(buf);
+	if (n > 0 && buf[n - 1] == '\n')
+		return (ssize_t)n;
+	if (n < cap - 1)
+		return (ssize_t)n;	/* last line without a line end */
+	while ((c = getc(in)) != EOF && c != '\n')
+		n++;
+	return (ssize_t)n;
+}
 
 static void
 count(struct tally *t, const struct mtasts_check_report *r)
@@ -160,9 +182,15 @@ bad_line(struct scan *s, const char *line, const char *why)
 	s->status = 1;
 	if (!s->o->summary_only) {
 		json_t *j = json_object();
+		char shown[257];
+		size_t i;
 
-		json_object_set_new(j, "domain", json_stringn_nocheck(line,
-		    strnlen(line, 256)));
+		/* Printable ASCII only: the line may be any bytes. */
+		for (i = 0; i < 256 && line[i] != '\0'; i++)
+			shown[i] = (line[i] >= 0x20 && line[i] < 0x7f) ?
+			    line[i] : '?';
+		shown[i] = '\0';
+		json_object_set_new(j, "domain", json_string(shown));
 		json_object_set_new(j, "error", json_string(why));
 		cli_json_print(j);
 	}
@@ -182,13 +210,18 @@ feed(struct scan *s)
 		char *p;
 		bool have;
 
-		n = getline(&s->line, &s->linecap, s->in);
+		n = read_line(s->in, s->line, sizeof(s->line));
 		if (n < 0) {
 			s->eof = true;
 			break;
 		}
 		s->lineno++;
 		p = s->line;
+		if (n > SCAN_LINE_MAX) {
+			s->line[64] = '\0';
+			bad_line(s, p, "line too long");
+			continue;
+		}
 		while (n > 0 && (p[n - 1] == '\n' || p[n - 1] == '\r' ||
 				    p[n - 1] == ' ' || p[n - 1] == '\t'))
 			p[--n] = '\0';
@@ -196,10 +229,6 @@ feed(struct scan *s)
 			p++;
 		if (*p == '\0' || *p == '#')
 			continue;
-		if (n > SCAN_LINE_MAX || strlen(p) != strlen(p)) {
-			bad_line(s, p, "line too long");
-			continue;
-		}
 		if (cli_domain_to_ascii(p, dom, sizeof(dom), &why) != 0) {
 			bad_line(s, p, why);
 			continue;
@@ -377,7 +406,6 @@ out:
 	if (s.base)
 		event_base_free(s.base);
 	cli_state_free(s.st);
-	free(s.line);
 	if (s.in != NULL && s.in != stdin)
 		fclose(s.in);
 	return rc;
