@@ -79,6 +79,54 @@ except Exception as e:
 PY
 }
 
+# python3: "OK detail" if the hostile server at ADDR behaves as KIND says.
+hostile_probe() { # addr kind
+	python3 - "$1" "$2" <<'PY'
+import re, socket, sys, time
+addr, kind = sys.argv[1], sys.argv[2]
+s = socket.create_connection((addr, 25), timeout=10)
+def recv_until(n, limit):
+    buf = b""; end = time.time() + limit
+    while len(buf) < n and time.time() < end:
+        s.settimeout(max(0.05, end - time.time()))
+        try:
+            d = s.recv(65536)
+        except socket.timeout:
+            break
+        if not d:
+            break
+        buf += d
+    return buf
+t = time.time()
+if kind == "endless":
+    b = recv_until(200000, 5)
+    lines = b.split(b"\r\n")[:-1]
+    ok = len(lines) >= 1000 and all(l.startswith(b"220-") for l in lines)
+    print("%s %d lines of 220- in %.1f s" % ("OK" if ok else "BAD", len(lines), time.time() - t))
+elif kind == "giantline":
+    b = recv_until(200000, 5)
+    ok = b.startswith(b"220 ") and b"\n" not in b and len(b) >= 200000
+    print("%s %d bytes without a line end" % ("OK" if ok else "BAD", len(b)))
+elif kind == "drip":
+    b = recv_until(3, 10)
+    dt = time.time() - t
+    print("%s %r took %.1f s" % ("OK" if b == b"220" and dt >= 1.5 else "BAD", b, dt))
+elif kind == "silent":
+    b = recv_until(1, 2)
+    print("%s %d bytes in 2 s" % ("OK" if not b else "BAD", len(b)))
+elif kind == "garbage":
+    b = recv_until(4096, 3)
+    ok = len(b) > 0 and not re.match(rb"^[0-9]{3}[ -]", b)
+    print("%s %d bytes, not an SMTP reply" % ("OK" if ok else "BAD", len(b)))
+elif kind == "badreply":
+    g = recv_until(5, 3)
+    s.sendall(b"EHLO probe.lab.test\r\n")
+    r = recv_until(10, 3)
+    ok = g.startswith(b"220 ") and r and not re.match(rb"^[0-9]{3}[ -]", r)
+    print("%s greeting %r, EHLO reply %r" % ("OK" if ok else "BAD", g[:4], r[:20]))
+PY
+}
+
 # Expected verify codes: 0 ok, 10 expired, 18 self-signed, 21 unable to
 # verify the first certificate, 62 hostname mismatch.
 declare -A want_code=([ok]=0 [chain]=0 [expired]=10 [selfsigned]=18
@@ -129,6 +177,23 @@ while IFS=$'\t' read -r name addr cert kind _; do
 		r=$(banner "$addr")
 		same "$r" "ERROR ConnectionRefusedError" "$name: connection refused" \
 			"$name: want connection refused, got '$r'"
+		;;
+	tlsalert)
+		out=$(timeout 15 openssl s_client -connect "$addr:25" -starttls smtp \
+			</dev/null 2>&1)
+		if grep -q 'alert handshake failure' <<<"$out"; then
+			ok "$name: fatal alert (handshake failure) after STARTTLS"
+		else
+			bad "$name: no handshake-failure alert: $(grep -m 1 -i 'error\|alert' <<<"$out")"
+		fi
+		;;
+	endless | giantline | drip | silent | garbage | badreply)
+		r=$(hostile_probe "$addr" "$kind")
+		if [[ $r == OK* ]]; then
+			ok "$name: ${r#OK }"
+		else
+			bad "$name ($kind): ${r#BAD }"
+		fi
 		;;
 	esac
 	r=$(dig +short -p "$LAB_DNS_PORT" "@$LAB_DNS_ADDR" A "$name")

@@ -44,6 +44,8 @@ LAB_BULK_MIX_CYCLE=${LAB_BULK_MIX_CYCLE:-bulk1 bulk2 bulk3 bulk4 bulk1 \
 bulk2 bulk3 bulk4 bulk1 bulk2 bulk3 bulk4 expired wrongname selfsigned \
 nochain nostarttls tls10 refused busy good.mx-elsewhere.test}
 LAB_POSTFIX_DAEMONS=${LAB_POSTFIX_DAEMONS:-/usr/lib/postfix/sbin}
+# MX host kinds served by hostile-smtp.py instead of Postfix.
+HOSTILE_KINDS='endless|giantline|drip|silent|tlsalert|garbage|badreply'
 TTL=300
 
 die() {
@@ -283,12 +285,15 @@ mxhost() {
 	name=$REPLY
 	[[ $name =~ ^[a-z0-9]([a-z0-9.-]*[a-z0-9])?\.test$ ]] ||
 		die "mxhost $1: name must be a lower-case name under .test"
-	[[ $kind =~ ^(starttls|plain|tls10|slow|busy|refused)$ ]] ||
+	[[ $kind =~ ^(starttls|plain|tls10|slow|busy|refused|$HOSTILE_KINDS)$ ]] ||
 		die "mxhost $1: bad kind '$kind'"
 	[[ $cert =~ ^(-|ok|wrongname|cn-only|expired|notyet|untrusted|selfsigned|chain|nochain)$ ]] ||
 		die "mxhost $1: bad certificate kind '$cert'"
-	[[ $cert != - || $kind == plain || $kind == refused ]] ||
-		die "mxhost $1: kind $kind needs a certificate"
+	if [[ $kind =~ ^(plain|refused|$HOSTILE_KINDS)$ ]]; then
+		[[ $cert == - ]] || die "mxhost $1: kind $kind takes no certificate (-)"
+	else
+		[[ $cert != - ]] || die "mxhost $1: kind $kind needs a certificate"
+	fi
 	for ((k = 0; k < i; k++)); do
 		[[ ${M_NAME[k]} != "$name" ]] || die "mxhost $name: defined twice"
 	done
@@ -729,7 +734,7 @@ EOF
 		printf '# One smtpd per lab MX host (tests/lab/scenarios.bash).\n'
 		for ((i = 0; i < M_N; i++)); do
 			name=${M_NAME[i]}
-			[[ ${M_KIND[i]} != refused ]] || continue
+			[[ ! ${M_KIND[i]} =~ ^(refused|$HOSTILE_KINDS)$ ]] || continue
 			o="-o myhostname=$name"
 			[[ ${M_CERT[i]} == - ]] ||
 				o+=" -o smtpd_tls_chain_files=$LAB_DIR/certs/mx/$name.pem"
@@ -748,6 +753,11 @@ EOF
 		postfix_base_services
 	} >"$base/etc/master.cf"
 	postfix_backdate "$base/etc"
+	for ((i = 0; i < M_N; i++)); do
+		[[ ! ${M_KIND[i]} =~ ^($HOSTILE_KINDS)$ ]] ||
+			printf '%s:%s\n' "${M_ADDR[i]}" "${M_KIND[i]}"
+	done >"$base/hostile.args"
+	[[ -s $base/hostile.args ]] || rm -f "$base/hostile.args"
 }
 
 # Postfix rereads a configuration file until its mtime is older than the
@@ -865,6 +875,7 @@ stop_pidfile() { # file comm
 cmd_stop() {
 	[[ -d $LAB_DIR ]] || return 0
 	stop_pidfile "$LAB_DIR/mx/queue/pid/master.pid" master
+	stop_pidfile "$LAB_DIR/mx/hostile.pid" python3
 	stop_pidfile "$LAB_DIR/nginx/nginx.pid" nginx
 	stop_pidfile "$LAB_DIR/nsd/nsd.pid" nsd
 	rm -f "$LAB_DIR/env"
@@ -889,6 +900,14 @@ cmd_status() {
 			echo "postfix (MX hosts): running (pid $(read_pid "$LAB_DIR/mx/queue/pid/master.pid"))"
 		else
 			echo "postfix (MX hosts): not running"
+			rc=3
+		fi
+	fi
+	if [[ -f $LAB_DIR/mx/hostile.args ]]; then
+		if pidfile_alive "$LAB_DIR/mx/hostile.pid" python3; then
+			echo "hostile-smtp.py (MX hosts): running (pid $(read_pid "$LAB_DIR/mx/hostile.pid"))"
+		else
+			echo "hostile-smtp.py (MX hosts): not running"
 			rc=3
 		fi
 	fi
@@ -931,6 +950,12 @@ wait_ready() {
 	for ((i = 0; i < M_N; i++)); do
 		[[ ${M_KIND[i]} != starttls ]] || { addr=${M_ADDR[i]}; break; }
 	done
+	until [[ ! -f $LAB_DIR/mx/hostile.args ]] ||
+		pidfile_alive "$LAB_DIR/mx/hostile.pid" python3; do
+		((SECONDS < deadline)) ||
+			start_failed "hostile-smtp.py did not start" "$LAB_DIR/logs/hostile-smtp.log"
+		sleep 0.1
+	done
 	[[ -n $addr ]] || return 0
 	# A bare TCP connect: the listening socket belongs to master.
 	until pidfile_alive "$LAB_DIR/mx/queue/pid/master.pid" master &&
@@ -951,10 +976,10 @@ mx_decide() {
 	*) die "LAB_MX must be auto, 1 or 0" ;;
 	esac
 	if [[ -x $LAB_POSTFIX_DAEMONS/master ]] && id postfix >/dev/null 2>&1 &&
-		getent group postdrop >/dev/null; then
+		getent group postdrop >/dev/null && command -v python3 >/dev/null; then
 		MX_ON=1
 	elif [[ $LAB_MX != auto ]]; then
-		die "LAB_MX=$LAB_MX but no Postfix ($LAB_POSTFIX_DAEMONS/master, user postfix, group postdrop)"
+		die "LAB_MX=$LAB_MX but no Postfix ($LAB_POSTFIX_DAEMONS/master, user postfix, group postdrop) or no python3"
 	fi
 }
 
@@ -1027,6 +1052,13 @@ EOF
 		# foreground; wait_ready checks that it listens.
 		setsid "$LAB_POSTFIX_DAEMONS/master" -c "$LAB_DIR/mx/etc" \
 			</dev/null >"$LAB_DIR/logs/postfix-start.log" 2>&1 &
+		if [[ -s $LAB_DIR/mx/hostile.args ]]; then
+			local -a hargs
+			mapfile -t hargs <"$LAB_DIR/mx/hostile.args"
+			setsid python3 "$LAB_SRC/hostile-smtp.py" \
+				--pidfile "$LAB_DIR/mx/hostile.pid" "${hargs[@]}" \
+				</dev/null >"$LAB_DIR/logs/hostile-smtp.log" 2>&1 &
+		fi
 	fi
 	# For programs that use the system resolver (Postfix's smtp client):
 	# run-in-lab.sh mounts this file on /etc/resolv.conf.

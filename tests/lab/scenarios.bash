@@ -60,7 +60,12 @@
 #       CERT: a `cert` kind, or selfsigned, or - (none). KIND: starttls
 #       (TLS 1.2+), plain (no STARTTLS), tls10 (TLS 1.0 and 1.1 accepted
 #       too), slow (greeting after LAB_MX_SLOW s), busy (421 at connect),
-#       refused (nothing listens). PARAM=VALUE: extra smtpd -o settings.
+#       refused (nothing listens); served by hostile-smtp.py instead of
+#       Postfix (CERT -): endless (220- lines forever), giantline (1 MiB
+#       greeting line), drip (one byte per second), silent (never speaks),
+#       tlsalert (fatal TLS alert after STARTTLS), garbage (binary noise),
+#       badreply (replies that are not SMTP). PARAM=VALUE: extra smtpd -o
+#       settings.
 #       Keep names stable: other tests and helpers use them.
 
 # ---- MX hosts (port 25) --------------------------------------------------
@@ -81,6 +86,13 @@ mxhost bulk1 ok starttls "valid certificate; MX of bulk domains"
 mxhost bulk2 ok starttls "valid certificate; MX of bulk domains"
 mxhost bulk3 ok starttls "valid certificate; MX of bulk domains"
 mxhost bulk4 ok starttls "valid certificate; MX of bulk domains"
+mxhost endless - endless "greeting of 220- continuation lines that never ends"
+mxhost giantline - giantline "greeting line of 1 MiB without a line end"
+mxhost drip - drip "normal session offering STARTTLS, one byte per second"
+mxhost silent - silent "accepts connections, never says anything"
+mxhost tlsalert - tlsalert "offers STARTTLS, answers the ClientHello with a fatal alert"
+mxhost garbage - garbage "binary noise instead of a greeting"
+mxhost badreply - badreply "greets, then answers EHLO with lines that are not SMTP replies"
 
 # ---- valid policies ------------------------------------------------------
 scenario enforce.test policy - enforce - \
@@ -406,3 +418,26 @@ scenario mx-change.test policy - enforce - \
 		"max_age: 86400"
 	deliver deferred 'not verified|verification failed|name mismatch'
 	expect id change1
+
+# ---- hostile MX hosts (hostile-smtp.py): for mtasts check ---------------
+scenario mx-hostile-endless.test policy - enforce - \
+	"enforce; MX greets with 220- lines forever"
+	mx endless
+scenario mx-hostile-giantline.test policy - enforce - \
+	"enforce; MX greeting is one line of 1 MiB"
+	mx giantline
+scenario mx-hostile-drip.test policy - enforce - \
+	"enforce; MX sends one byte per second"
+	mx drip
+scenario mx-hostile-silent.test policy - enforce - \
+	"enforce; MX accepts the connection and never speaks"
+	mx silent
+scenario mx-hostile-tlsalert.test policy - enforce - \
+	"enforce; MX answers the ClientHello with a fatal TLS alert"
+	mx tlsalert
+scenario mx-hostile-garbage.test policy - enforce - \
+	"enforce; MX sends binary noise instead of a greeting"
+	mx garbage
+scenario mx-hostile-badreply.test policy - enforce - \
+	"enforce; MX answers EHLO with lines that are not SMTP replies"
+	mx badreply
