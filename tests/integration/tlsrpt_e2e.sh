@@ -101,6 +101,7 @@ mods=${LAB_NGINX_MODULES:-/usr/lib/nginx/modules}
 R=$MTASTS_TLSRPTD_BIN
 HOST=reports.tlsrpt.test
 ADDR=127.0.9.1
+ADDR2=127.0.9.2
 DNS=127.0.9.53
 MAILBOX=tlsrpt-reports@mx-enforce-good.test
 FROM=tlsrpt-noreply@sender.lab.test
@@ -110,11 +111,17 @@ policy_db=$W/mtastsd-cache.db
 # ---- a DNS server for the reporter: _smtp._tls records and the endpoint --
 cat >"$W/dns.py" <<'EOF'
 import socket, struct, sys
-addr, host, host_ip, default_rua, mailbox = sys.argv[1:6]
+addr, hosts, default_rua, mailbox = sys.argv[1:5]
+hosts = dict(h.split("=") for h in hosts.split(","))
+host = next(iter(hosts))
 special = {"_smtp._tls.mx-nopolicy.test": None,
            "_smtp._tls.mx-enforce-badcert.test":
                "v=TLSRPTv1; rua=http://%s/plain-http,https://%s/v1/tlsrpt"
                % (host, host),
+           "_smtp._tls.mx-enforce-nostarttls.test":
+               "v=TLSRPTv1; rua=https://%s/v1/tlsrpt,"
+               "https://untrusted.tlsrpt.test/v1/tlsrpt,mailto:%s"
+               % (host, mailbox),
            "_smtp._tls.mx-enforce-expired.test":
                "v=TLSRPTv1; rua=https://%s/v1/tlsrpt,https://%s/redirect,"
                "https://%s/busy,mailto:%s" % (host, host, host, mailbox)}
@@ -141,9 +148,9 @@ while True:
             rdata = b"".join(bytes([len(b[k:k + 255])]) + b[k:k + 255]
                              for k in range(0, len(b), 255))
             answers.append(struct.pack("!HHHIH", 0xC00C, 16, 1, 60, len(rdata)) + rdata)
-    elif name == host and qtype == 1:
-        answers.append(struct.pack("!HHHIH", 0xC00C, 1, 1, 60, 4) + socket.inet_aton(host_ip))
-    elif name != host:
+    elif name in hosts and qtype == 1:
+        answers.append(struct.pack("!HHHIH", 0xC00C, 1, 1, 60, 4) + socket.inet_aton(hosts[name]))
+    elif name not in hosts:
         rcode = 3
     hdr = struct.pack("!HHHHHH", qid, 0x8580 | rcode | (flags & 0x0100), 1,
                       len(answers), 0, 0)
@@ -151,7 +158,8 @@ while True:
 EOF
 ip addr add $ADDR/32 dev lo 2>/dev/null
 ip addr add $DNS/32 dev lo 2>/dev/null
-python3 "$W/dns.py" "$DNS" "$HOST" "$ADDR" \
+ip addr add $ADDR2/32 dev lo 2>/dev/null
+python3 "$W/dns.py" "$DNS" "$HOST=$ADDR,untrusted.tlsrpt.test=$ADDR2" \
 	"v=TLSRPTv1; rua=https://$HOST/v1/tlsrpt,mailto:$MAILBOX" "$MAILBOX" \
 	>"$W/logs/dns.log" 2>&1 &
 dns_pid=$!
@@ -164,6 +172,10 @@ openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
 		-CAkey "$LAB_DIR/ca/ca.key" -days 2 -copy_extensions copy \
 		-out "$W/rpt.pem" 2>/dev/null ||
 	bad "endpoint certificate from the lab CA"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	-keyout "$W/untrusted.key" -subj "/CN=untrusted.tlsrpt.test" \
+	-addext "subjectAltName=DNS:untrusted.tlsrpt.test" -days 2 \
+	-out "$W/untrusted.pem" 2>/dev/null || bad "self-signed certificate"
 cat >"$W/nginx.conf" <<EOF
 load_module $mods/ngx_http_echo_module.so;
 daemon off;
@@ -188,6 +200,13 @@ http {
         }
         location = /redirect { return 302 https://$HOST/v1/tlsrpt; }
         location = /busy { return 503; }
+    }
+    server {
+        listen $ADDR2:443 ssl;
+        server_name untrusted.tlsrpt.test;
+        ssl_certificate $W/untrusted.pem;
+        ssl_certificate_key $W/untrusted.key;
+        location / { return 200; }
     }
 }
 EOF
@@ -216,6 +235,19 @@ fi
 "$sender" start || { bad "the sending Postfix starts"; exit 1; }
 eval "$("$sender" env)"
 ok "mtastsd and the sending Postfix run"
+# Report mail leaves through a transport of its own that does not log TLS
+# (docs/tlsrpt.md): its sessions must never be counted.
+postconf -c "$SENDER_CONFIG" -M "tlsrpt-out/unix=tlsrpt-out unix - - n - - smtp" &&
+	postconf -c "$SENDER_CONFIG" -P "tlsrpt-out/unix/syslog_name=postfix-tlsrpt" \
+		"tlsrpt-out/unix/smtp_tls_security_level=may" \
+		"tlsrpt-out/unix/smtp_tls_policy_maps=" \
+		"tlsrpt-out/unix/smtp_tls_loglevel=0" &&
+	postconf -c "$SENDER_CONFIG" \
+		"sender_dependent_default_transport_maps=inline:{ $FROM=tlsrpt-out: }" &&
+	postfix -c "$SENDER_CONFIG" reload >/dev/null 2>&1 &&
+	ok "report transport tlsrpt-out configured (no TLS logging)" ||
+	bad "report transport tlsrpt-out"
+sleep 1
 
 # domain -> expected kind of session
 declare -A expect=(
@@ -483,8 +515,43 @@ grep -P '\thttps://[^\t]*/redirect\tgaveup\t1\t' "$W/sent.txt" | grep -q 'not fo
 grep -qP '\thttps://[^\t]*/busy\ttempfail\t1\t20' "$W/sent.txt" &&
 	ok "HTTPS 503: kept for a retry ($(grep -P '/busy\t' "$W/sent.txt" | cut -f6))" ||
 	bad "HTTPS 503: $(grep busy "$W/sent.txt")"
-grep -qP '\t(tempfail|gaveup)\t' <(grep -vP '/(redirect|busy)\t' "$W/sent.txt") &&
+# certificate validation of report endpoints is on by default
+grep -P '\thttps://untrusted[^\t]*\ttempfail\t1\t' "$W/sent.txt" | grep -qi 'certificate' &&
+	ok "HTTPS endpoint with a self-signed certificate: refused (https_verify), kept for retry" ||
+	bad "self-signed endpoint: $(grep untrusted "$W/sent.txt")"
+grep -qP '\t(tempfail|gaveup)\t' <(grep -vP '/(redirect|busy)\t|untrusted' "$W/sent.txt") &&
 	bad "other deliveries failed: $(grep -P '\t(tempfail|gaveup)\t' "$W/sent.txt" | grep -vc 'redirect|busy')"
+
+grep -qE 'postfix-tlsrpt/smtp\[[0-9]+\]: [0-9A-F]+: to=<tlsrpt-reports@' "$SENDER_LOG" &&
+	ok "report mail left through the tlsrpt-out transport" ||
+	bad "report mail did not use the tlsrpt-out transport"
+
+# ---- the daemon: follows the log, never counts report mail -----------------
+dstore=sqlite:$W/daemon.db
+"$R" -c /dev/null -o "store=$dstore" -o send_reports=no \
+	-o "log_file=$SENDER_LOG" -o "policy_store=sqlite:$policy_db" \
+	-o flush_interval=1s >"$W/logs/daemon.log" 2>&1 &
+rpid=$!
+sleep 1
+"$sender" send -n -s "tlsrpt e2e again" "user@mx-enforce-good.test" >/dev/null
+"$sender" settle 30 >/dev/null 2>&1
+line=
+for ((k = 0; k < 50; k++)); do
+	line=$("$R" -c /dev/null -o "store=$dstore" show-counters 2>/dev/null |
+		grep '^mx-enforce-good.test: ')
+	[[ $line == *"2 successful"* ]] && break
+	sleep 0.2
+done
+kill -TERM "$rpid"
+wait "$rpid"
+rc=$?
+((rc == 0)) && grep -q 'stopped' "$W/logs/daemon.log" &&
+	ok "daemon (run, log_file followed) stops cleanly on SIGTERM" ||
+	bad "daemon exit status $rc: $(tail -n 2 "$W/logs/daemon.log")"
+nreport=$(grep -cE 'postfix-tlsrpt/smtp.*to=<tlsrpt-reports@mx-enforce-good.test>.*status=sent' "$SENDER_LOG")
+[[ $line == "mx-enforce-good.test: 2 successful, 0 failed" ]] &&
+	ok "mx-enforce-good.test: 2 test sessions counted, its $nreport report mail sessions not" ||
+	bad "mx-enforce-good.test after $nreport report mails: '${line:-nothing}' (want 2 successful)"
 
 # ---- the sample datagrams give the sample reports --------------------------
 if [[ -f $samples/libtlsrpt-datagrams/datagrams.jsonl ]]; then
