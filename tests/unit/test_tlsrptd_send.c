@@ -862,9 +862,10 @@ report_mail(void **state)
 	mtasts_free(json);
 	g_object_unref(m);
 	/* the RFC's own example has the same structure */
-	snprintf(path, sizeof(path), "/work/shared/samples/tlsrpt-emails/"
-	    "rfc8460-example-gzip-base64.eml");
+	snprintf(path, sizeof(path), "%s/tlsrpt_mail/"
+	    "rfc8460-example-gzip-base64.eml", MTASTS_TEST_DATA);
 	f = fopen(path, "rb");
+	assert_non_null(f);
 	if (f != NULL) {
 		len = fread(buf, 1, sizeof(buf), f);
 		fclose(f);
