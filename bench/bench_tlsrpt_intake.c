@@ -152,7 +152,10 @@ child:
 	       " sessions_lost=%" PRIu64 " seconds=%.3f rate=%.0f/s\n",
 	       sent, lost, sessions, sessions_lost, t1 - t0,
 	       (double)(sent + lost) / (t1 - t0));
+	fflush(stdout);
 	close(fd);
+	for (size_t j = 0; j < n; j++)
+		free(lines[j]);
 	return 0;
 }
 
