@@ -14,30 +14,6 @@
 #include "mtasts/tlsrpt_report.h"
 #include "util/alloc.h"
 
-/*
- * zlib is referenced weakly: programs that link libmtasts without zlib
- * (fuzz targets, tests that never compress) still link, and these two
- * functions then fail with MTASTS_EINTERNAL instead of the link failing.
- * Programs that compress (mtasts-tlsrptd, the CLI) link zlib.
- */
-#pragma weak deflateInit2_
-#pragma weak deflateSetHeader
-#pragma weak deflateBound
-#pragma weak deflate
-#pragma weak deflateEnd
-#pragma weak inflateInit2_
-#pragma weak inflate
-#pragma weak inflateEnd
-
-static bool
-have_zlib(void)
-{
-	/* The addresses of weak undefined functions are NULL. */
-	uintptr_t d = (uintptr_t)&deflateInit2_, i = (uintptr_t)&inflateInit2_;
-
-	return d != 0 && i != 0;
-}
-
 static voidpf
 z_alloc(voidpf opaque, uInt items, uInt size)
 {
@@ -64,9 +40,6 @@ mtasts_tlsrpt_gzip(const void *data, size_t len, int64_t mtime,
 
 	*out = NULL;
 	*outlen = 0;
-	if (!have_zlib())
-		return mtasts_error_set(err, MTASTS_EINTERNAL,
-		    "this program was linked without zlib");
 	if (len > UINT_MAX / 2)
 		return mtasts_error_set(err, MTASTS_ETOOBIG, "input too large");
 	memset(&z, 0, sizeof(z));
@@ -118,9 +91,6 @@ mtasts_tlsrpt_gunzip(const void *data, size_t len, size_t max_out,
 
 	*out = NULL;
 	*outlen = 0;
-	if (!have_zlib())
-		return mtasts_error_set(err, MTASTS_EINTERNAL,
-		    "this program was linked without zlib");
 	if (len > UINT_MAX || max_out > SIZE_MAX / 2)
 		return mtasts_error_set(err, MTASTS_ETOOBIG, "input too large");
 	memset(&z, 0, sizeof(z));
