@@ -174,25 +174,44 @@ syslog_time(const char **p, int64_t now, int64_t *t)
 		return false;
 	if (day < 1 || day > 31 || h > 23 || m > 59 || sec > 60)
 		return false;
-	if (localtime_r(&tnow, &nowtm) == NULL)
-		return false;
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = nowtm.tm_year;
-	tm.tm_mon = mon;
-	tm.tm_mday = day;
-	tm.tm_hour = h;
-	tm.tm_min = m;
-	tm.tm_sec = sec;
-	tm.tm_isdst = -1;
-	v = mktime(&tm);
-	if (v == (time_t)-1)
-		return false;
-	if ((int64_t)v > now + 86400) { /* December's line read in January */
-		tm.tm_year--;
+	/* mktime() is slow: cache the start of the hour (local time
+	 * changes only at hour boundaries in practice) per thread. */
+	{
+		static _Thread_local struct {
+			int64_t now_hour;
+			int mon, day, h;
+			int64_t base;
+		} cache = {-1, 0, 0, 0, 0};
+
+		if (cache.now_hour == now / 3600 && cache.mon == mon &&
+		    cache.day == day && cache.h == h) {
+			*t = cache.base + m * 60 + sec;
+			*p = s;
+			return true;
+		}
+		if (localtime_r(&tnow, &nowtm) == NULL)
+			return false;
+		memset(&tm, 0, sizeof(tm));
+		tm.tm_year = nowtm.tm_year;
+		tm.tm_mon = mon;
+		tm.tm_mday = day;
+		tm.tm_hour = h;
 		tm.tm_isdst = -1;
 		v = mktime(&tm);
+		if (v == (time_t)-1)
+			return false;
+		if ((int64_t)v > now + 86400) { /* December read in January */
+			tm.tm_year--;
+			tm.tm_isdst = -1;
+			v = mktime(&tm);
+		}
+		cache.now_hour = now / 3600;
+		cache.mon = mon;
+		cache.day = day;
+		cache.h = h;
+		cache.base = (int64_t)v;
+		*t = (int64_t)v + m * 60 + sec;
 	}
-	*t = (int64_t)v;
 	*p = s;
 	return true;
 }

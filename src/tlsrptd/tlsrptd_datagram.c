@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -66,8 +67,18 @@ receiver(void *arg)
 	struct tlsrptd_dgram *d = arg;
 
 	/* Best effort (needs CAP_SYS_NICE): the receiver must get the CPU
-	 * within milliseconds whatever else the host runs. */
-	(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), -10);
+	 * within milliseconds whatever else the host runs. It only blocks
+	 * in recvmmsg and copies, so real-time priority 1 cannot starve
+	 * anything; without the capability, a lower nice value, else
+	 * nothing. */
+	{
+		struct sched_param sp = {.sched_priority = 1};
+
+		if (pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp) !=
+		    0)
+			(void)setpriority(PRIO_PROCESS,
+					  (id_t)syscall(SYS_gettid), -10);
+	}
 	while (!atomic_load(&d->stop)) {
 		int n;
 
