@@ -39,6 +39,7 @@
 
 enum script {
 	S_GOOD,
+	S_GOOD_OLD,	/* also TLS 1.0 and 1.1 */
 	S_NO_STARTTLS,
 	S_ENDLESS,
 	S_GIANT,
@@ -207,7 +208,8 @@ s_read(struct bufferevent *bev, void *arg)
 				       "\r\n250 STARTTLS\r\n");
 		} else if (strncasecmp(line, "STARTTLS", 8) == 0) {
 			free(line);
-			if (c->s->script == S_GOOD) {
+			if (c->s->script == S_GOOD ||
+			    c->s->script == S_GOOD_OLD) {
 				/* Straight to the socket: the plain
 				 * bufferevent is dropped right after. */
 				static const char ok[] = "220 go ahead\r\n";
@@ -375,6 +377,10 @@ server_start(struct server *s, struct event_base *base, enum script sc)
 	s->ctx = SSL_CTX_new(TLS_server_method());
 	SSL_CTX_use_certificate(s->ctx, test_cert);
 	SSL_CTX_use_PrivateKey(s->ctx, test_key);
+	if (sc == S_GOOD_OLD) {
+		SSL_CTX_set_min_proto_version(s->ctx, TLS1_VERSION);
+		SSL_CTX_set_cipher_list(s->ctx, "DEFAULT:@SECLEVEL=0");
+	}
 }
 
 static void
@@ -494,6 +500,24 @@ test_good(void **state)
 	assert_true(g.r.old_tested);
 	assert_false(g.r.tls10_accepted || g.r.tls11_accepted);
 	assert_int_equal(s.conns, 2);	/* main + TLS <= 1.1 attempt */
+	assert_int_equal(s.max_open, 1);
+}
+
+/* A server that still accepts TLS 1.0 and 1.1: three connections. */
+static void
+test_old_versions(void **state)
+{
+	struct got g;
+	struct server s;
+
+	(void)state;
+	probe_one(S_GOOD_OLD, "mx.test.invalid", &g, &s);
+	assert_int_equal(g.r.status, MTASTS_PROBE_OK);
+	assert_true(g.r.tls_version_num >= 0x0303);
+	assert_true(g.r.old_tested);
+	assert_true(g.r.tls11_accepted);
+	assert_true(g.r.tls10_accepted);
+	assert_int_equal(s.conns, 3);
 	assert_int_equal(s.max_open, 1);
 }
 
@@ -740,6 +764,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_good),
+		cmocka_unit_test(test_old_versions),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_hostile),
 		cmocka_unit_test(test_refused),
