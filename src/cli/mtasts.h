@@ -89,7 +89,8 @@ json_t *cli_json_report(const struct mtasts_check_report *r);
 struct cli_state *cli_state_load(const char *path);
 bool cli_state_prev(struct cli_state *st, const char *domain,
     struct mtasts_check_prev *prev, const char **mxbuf, size_t cap);
-void cli_state_record(struct cli_state *st, const struct mtasts_check_report *r);
+void cli_state_record(struct cli_state *st,
+    const struct mtasts_check_report *r);
 int cli_state_save(struct cli_state *st);
 void cli_state_free(struct cli_state *st);
 

@@ -506,8 +506,9 @@ cli_check(struct cli_opts *o)
 	/* Print in the order given. */
 	for (i = 0; i < o->nargs; i++)
 		for (size_t k = 0; k < run.nreps; k++) {
-			if (reps[k] == NULL || strcmp(mtasts_check_report_domain(
-			    reps[k]), dom[i]) != 0)
+			if (reps[k] == NULL ||
+			    strcmp(mtasts_check_report_domain(reps[k]),
+				dom[i]) != 0)
 				continue;
 			if (o->json)
 				cli_json_print(cli_json_report(reps[k]));

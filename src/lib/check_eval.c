@@ -331,7 +331,8 @@ eval_fetch(struct mtasts_check_report *r, const struct mtasts__check_job *j,
 		if (EVP_Digest(j->body, j->body_len, md, &mdlen, EVP_sha256(),
 			NULL) == 1 && mdlen == 32)
 			for (unsigned i = 0; i < 32; i++)
-				snprintf(r->body_hash + 2 * i, 3, "%02x", md[i]);
+				snprintf(r->body_hash + 2 * i, 3, "%02x",
+				    md[i]);
 	}
 	mtasts_diags_init(&d);
 	mtasts_error_clear(&err);
@@ -503,7 +504,8 @@ eval_state(struct mtasts_check_report *r, const struct mtasts__check_job *j,
 			    " none", removed[0] ? removed : " none");
 		else
 			add(r, "STS-STATE-MX", G, MTASTS_CHECK_PASS, NULL,
-			    NULL, "The MX set is unchanged since the last run.");
+			    NULL, "The MX set is unchanged since the last "
+			    "run.");
 	}
 }
 
@@ -614,8 +616,8 @@ eval_probe(struct mtasts_check_report *r, const struct mtasts_probe_result *p,
 
 	if (p->stage == MTASTS_STAGE_CONNECT) {
 		add(r, "MX-CONNECT", G, p->status == MTASTS_PROBE_FAILED ?
-		    MTASTS_CHECK_FAIL : nt, h, ip, "Could not test %s [%s]: %s.",
-		    h, ip, p->reason);
+		    MTASTS_CHECK_FAIL : nt, h, ip,
+		    "Could not test %s [%s]: %s.", h, ip, p->reason);
 		return;
 	}
 	add(r, "MX-CONNECT", G, MTASTS_CHECK_PASS, h, ip,

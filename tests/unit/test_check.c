@@ -753,6 +753,7 @@ test_bad_input(void **state)
 	char longname[400];
 
 	(void)state;
+	assert_string_equal(mtasts_dns_type_name(MTASTS_DNS_TLSA), "TLSA");
 	memset(&w, 0, sizeof(w));
 	w.base = base;
 	mtasts_checker_options_init(&o);
