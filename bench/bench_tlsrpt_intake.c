@@ -5,7 +5,8 @@
  * tests/integration/tlsrpt_collect.sh):
  *
  *   collect ARGS...            a collector process (tlsrptd_collect_main)
- *   send --socket P --file F [--count N] [--rate R]
+ *   send --socket P --file F [--count N] [--rate R] [--procs N]
+ *        [--distinct yes]
  *                              replay the datagrams of F (one per line)
  *                              round robin without blocking, like
  *                              libtlsrpt; prints sent, lost (EAGAIN) and
@@ -62,6 +63,7 @@ cmd_send(int argc, char **argv)
 	const char *file = arg(argc, argv, "--file", NULL);
 	uint64_t count = strtoull(arg(argc, argv, "--count", "0"), NULL, 10);
 	double rate = strtod(arg(argc, argv, "--rate", "0"), NULL);
+	bool distinct = strcmp(arg(argc, argv, "--distinct", "no"), "yes") == 0;
 	char *lines[64];
 	size_t lens[64], sess[64], n = 0;
 	char buf[65536];
@@ -138,8 +140,19 @@ child:
 			struct timespec ts = {0, 100000};
 			nanosleep(&ts, NULL);
 		}
-		if (sendto(fd, lines[j], lens[j], 0, (struct sockaddr *)&sa,
-			   sizeof(sa)) == (ssize_t)lens[j]) {
+		const char *msg = lines[j];
+		size_t mlen = lens[j];
+
+		if (distinct) {
+			/* an unknown key makes every datagram unique (the
+			 * parser ignores it): no parse can be reused */
+			int k = snprintf(buf, sizeof(buf), "{\"x\":%" PRIu64
+				 ",%s", i, lines[j] + 1);
+			msg = buf;
+			mlen = (size_t)k;
+		}
+		if (sendto(fd, msg, mlen, 0, (struct sockaddr *)&sa,
+			   sizeof(sa)) == (ssize_t)mlen) {
 			sent++;
 			sessions += sess[j];
 		} else {
@@ -202,8 +215,8 @@ static int
 cmd_genlog(int argc, char **argv)
 {
 	const char *out = arg(argc, argv, "--out", NULL);
-	uint64_t bytes = strtoull(arg(argc, argv, "--bytes", "1000000"), NULL,
-				  10);
+	uint64_t bytes =
+	    strtoull(arg(argc, argv, "--bytes", "1000000"), NULL, 10);
 	uint64_t written = 0, i = 0;
 	FILE *f;
 
@@ -221,57 +234,63 @@ cmd_genlog(int argc, char **argv)
 		unsigned pid = 1000 + (unsigned)(blk % 50);
 		unsigned d = (unsigned)(blk % 997), ip = d % 250 + 1;
 		unsigned h = (unsigned)(blk / 3600 % 24),
-			 m = (unsigned)(blk / 60 % 60), s = (unsigned)(blk % 60);
+			 m = (unsigned)(blk / 60 % 60),
+			 s = (unsigned)(blk % 60);
 		int r;
 
 		switch (i % 8) {
 		case 0:
-			r = fprintf(f,
-				    "Nov 21 %02u:%02u:%02u mta1 postfix/smtp[%u]:"
-				    " Verified TLS connection established to "
-				    "mx1.d%u.example[192.0.2.%u]:25: TLSv1.3 "
-				    "with cipher TLS_AES_256_GCM_SHA384 "
-				    "(256/256 bits) key-exchange X25519 "
-				    "server-signature RSA-PSS (2048 bits) "
-				    "server-digest SHA256\n",
-				    h, m, s, pid, d, ip);
+			r = fprintf(
+			    f,
+			    "Nov 21 %02u:%02u:%02u mta1 postfix/smtp[%u]:"
+			    " Verified TLS connection established to "
+			    "mx1.d%u.example[192.0.2.%u]:25: TLSv1.3 "
+			    "with cipher TLS_AES_256_GCM_SHA384 "
+			    "(256/256 bits) key-exchange X25519 "
+			    "server-signature RSA-PSS (2048 bits) "
+			    "server-digest SHA256\n",
+			    h, m, s, pid, d, ip);
 			break;
 		case 1:
-			r = fprintf(f,
-				    "Nov 21 %02u:%02u:%02u mta1 postfix/smtp[%u]:"
-				    " 4Q%08" PRIx64 "X: to=<user%" PRIu64
-				    "@d%u.example>, relay=mx1.d%u.example"
-				    "[192.0.2.%u]:25, delay=0.61, delays=0.08/"
-				    "0.01/0.35/0.17, dsn=2.0.0, status=sent "
-				    "(250 2.0.0 Ok: queued as 4Qx1Zl0abcz1)\n",
-				    h, m, s, pid, blk, blk, d, d, ip);
+			r = fprintf(
+			    f,
+			    "Nov 21 %02u:%02u:%02u mta1 postfix/smtp[%u]:"
+			    " 4Q%08" PRIx64 "X: to=<user%" PRIu64
+			    "@d%u.example>, relay=mx1.d%u.example"
+			    "[192.0.2.%u]:25, delay=0.61, delays=0.08/"
+			    "0.01/0.35/0.17, dsn=2.0.0, status=sent "
+			    "(250 2.0.0 Ok: queued as 4Qx1Zl0abcz1)\n",
+			    h, m, s, pid, blk, blk, d, d, ip);
 			break;
 		case 2:
 		case 7:
-			r = fprintf(f,
-				    "Nov 21 %02u:%02u:%02u mta1 postfix/qmgr[900]"
-				    ": 4Q%08" PRIx64 "X: from=<sender@mta1."
-				    "example>, size=%u, nrcpt=1 (queue active)"
-				    "\n",
-				    h, m, s, blk, 1000 + d);
+			r = fprintf(
+			    f,
+			    "Nov 21 %02u:%02u:%02u mta1 postfix/qmgr[900]"
+			    ": 4Q%08" PRIx64 "X: from=<sender@mta1."
+			    "example>, size=%u, nrcpt=1 (queue active)"
+			    "\n",
+			    h, m, s, blk, 1000 + d);
 			break;
 		case 3:
-			r = fprintf(f,
-				    "Nov 21 %02u:%02u:%02u mta1 postfix/smtp[%u]:"
-				    " server certificate verification failed "
-				    "for mx2.d%u.example[192.0.2.%u]:25: "
-				    "num=10:certificate has expired\n",
-				    h, m, s, pid + 100, d, ip);
+			r = fprintf(
+			    f,
+			    "Nov 21 %02u:%02u:%02u mta1 postfix/smtp[%u]:"
+			    " server certificate verification failed "
+			    "for mx2.d%u.example[192.0.2.%u]:25: "
+			    "num=10:certificate has expired\n",
+			    h, m, s, pid + 100, d, ip);
 			break;
 		case 4:
-			r = fprintf(f,
-				    "Nov 21 %02u:%02u:%02u mta1 postfix/smtp[%u]:"
-				    " 6C%08" PRIx64 "Z: to=<v%" PRIu64
-				    "@d%u.example>, relay=mx2.d%u.example"
-				    "[192.0.2.%u]:25, delay=0.3, delays=0.01/0/"
-				    "0.29/0, dsn=4.7.5, status=deferred (Server "
-				    "certificate not verified)\n",
-				    h, m, s, pid + 100, blk, blk, d, d, ip);
+			r = fprintf(
+			    f,
+			    "Nov 21 %02u:%02u:%02u mta1 postfix/smtp[%u]:"
+			    " 6C%08" PRIx64 "Z: to=<v%" PRIu64
+			    "@d%u.example>, relay=mx2.d%u.example"
+			    "[192.0.2.%u]:25, delay=0.3, delays=0.01/0/"
+			    "0.29/0, dsn=4.7.5, status=deferred (Server "
+			    "certificate not verified)\n",
+			    h, m, s, pid + 100, blk, blk, d, d, ip);
 			break;
 		case 5:
 			r = fprintf(f,
@@ -281,16 +300,16 @@ cmd_genlog(int argc, char **argv)
 				    h, m, s, pid, ip);
 			break;
 		default:
-			r = fprintf(f,
-				    "Nov 21 %02u:%02u:%02u mta1 postfix/smtp[%u]:"
-				    " 5B%08" PRIx64 "Y: to=<u%" PRIu64 "@n%u.example>"
-				    ", relay=mx.n%u.example[198.51.100.%u]:25, "
-				    "delay=0.2, delays=0.01/0/0.19/0, dsn=4.7.4, "
-				    "status=deferred (TLS is required, but was "
-				    "not offered by host mx.n%u.example"
-				    "[198.51.100.%u])\n",
-				    h, m, s, pid + 200, blk, blk, d, d, ip, d,
-				    ip);
+			r = fprintf(
+			    f,
+			    "Nov 21 %02u:%02u:%02u mta1 postfix/smtp[%u]:"
+			    " 5B%08" PRIx64 "Y: to=<u%" PRIu64 "@n%u.example>"
+			    ", relay=mx.n%u.example[198.51.100.%u]:25, "
+			    "delay=0.2, delays=0.01/0/0.19/0, dsn=4.7.4, "
+			    "status=deferred (TLS is required, but was "
+			    "not offered by host mx.n%u.example"
+			    "[198.51.100.%u])\n",
+			    h, m, s, pid + 200, blk, blk, d, d, ip, d, ip);
 			break;
 		}
 		if (r < 0)
@@ -365,8 +384,9 @@ int
 main(int argc, char **argv)
 {
 	if (argc < 2) {
-		fprintf(stderr, "usage: %s collect|send|slowrecv|genlog|count"
-				" ...\n",
+		fprintf(stderr,
+			"usage: %s collect|send|slowrecv|genlog|count"
+			" ...\n",
 			argv[0]);
 		return 2;
 	}

@@ -26,6 +26,7 @@ SENDERS=${SENDERS:-8}
 SLOW_US=${SLOW_US:-50}
 QLEN=${QLEN:-512}
 LOG_BYTES=${LOG_BYTES:-1073741824}
+DISTINCT=${DISTINCT:-no}   # yes: every datagram unique (no parse reuse)
 [ -x "$BIN" ] || { echo "build $BIN first" >&2; exit 1; }
 if [ -z "${TLSRPT_BENCH_NS:-}" ]; then
   TLSRPT_BENCH_NS=1 exec unshare --net bash "$0" "$@"
@@ -34,7 +35,8 @@ sysctl -qw net.unix.max_dgram_qlen="$QLEN" || true
 T=$(mktemp -d /tmp/tlsrpt-bench.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 N=$((RATE * SECONDS_))
-echo "== datagram intake: $N datagrams at $RATE/s from $SENDERS senders" \
+echo "== datagram intake: $N datagrams at $RATE/s from $SENDERS senders," \
+  "distinct=$DISTINCT" \
   "(max_dgram_qlen $(cat /proc/sys/net/unix/max_dgram_qlen))"
 
 sum_send() {
@@ -49,11 +51,11 @@ sum_send() {
 CP=$!
 sleep 0.5
 "$BIN" send --socket "$T/s.sock" --file "$SAMPLES" --count "$N" \
-  --rate "$RATE" --procs "$SENDERS" | sum_send
+  --rate "$RATE" --procs "$SENDERS" --distinct "$DISTINCT" | sum_send
 sleep 1.5
 kill -TERM "$CP"; wait "$CP"
 cat "$T/collect.out"
-echo "counted: $("$BIN" count --store "sqlite:$T/c.db" | head -1)"
+echo "counted: $("$BIN" count --store "sqlite:$T/c.db" | tr '\n' ' ')"
 
 echo "== reference behaviour: reader at ${SLOW_US}us per datagram," \
   "default receive buffer"

@@ -49,38 +49,38 @@ extern "C" {
 #define MTASTS_POSTFIX_LOG_PENDING_MAX 4096
 
 enum mtasts_postfix_log_kind {
-	MTASTS_PFLOG_NONE = 0,		/* not a line the reader uses */
-	MTASTS_PFLOG_TLS,		/* "... TLS connection established" */
-	MTASTS_PFLOG_TLS_FAILURE,	/* a TLS failure naming host[ip] */
-	MTASTS_PFLOG_DELIVERY,		/* "QUEUEID: to=<>, relay=..." */
-	MTASTS_PFLOG_TLSRPT		/* Postfix >= 3.10 "TLSRPT:" line */
+	MTASTS_PFLOG_NONE = 0,    /* not a line the reader uses */
+	MTASTS_PFLOG_TLS,         /* "... TLS connection established" */
+	MTASTS_PFLOG_TLS_FAILURE, /* a TLS failure naming host[ip] */
+	MTASTS_PFLOG_DELIVERY,    /* "QUEUEID: to=<>, relay=..." */
+	MTASTS_PFLOG_TLSRPT       /* Postfix >= 3.10 "TLSRPT:" line */
 };
 
 enum mtasts_postfix_log_trust {
-	MTASTS_PFLOG_VERIFIED = 0,	/* chain and name verified */
-	MTASTS_PFLOG_TRUSTED,		/* chain verified, name not checked */
-	MTASTS_PFLOG_UNTRUSTED,		/* chain not verified */
-	MTASTS_PFLOG_ANONYMOUS		/* no certificate */
+	MTASTS_PFLOG_VERIFIED = 0, /* chain and name verified */
+	MTASTS_PFLOG_TRUSTED,      /* chain verified, name not checked */
+	MTASTS_PFLOG_UNTRUSTED,    /* chain not verified */
+	MTASTS_PFLOG_ANONYMOUS     /* no certificate */
 };
 
 /* One classified line; every string is NUL-terminated (empty when not
  * present) and validated: host is a DNS name, ip an IP address. */
 struct mtasts_postfix_log_line {
 	enum mtasts_postfix_log_kind kind;
-	int64_t time;			/* unix time of the line (UTC) */
-	char process[64];		/* "postfix/smtp" */
+	int64_t time;     /* unix time of the line (UTC) */
+	char process[64]; /* "postfix/smtp" */
 	long pid;
-	char queue_id[32];		/* DELIVERY */
-	char host[256];			/* MX host (TLS, failure, relay) */
+	char queue_id[32]; /* DELIVERY */
+	char host[256];    /* MX host (TLS, failure, relay) */
 	char ip[64];
-	char domain[256];		/* recipient / TLSRPT domain */
-	char status[16];		/* DELIVERY: sent, deferred... */
-	unsigned conn_use;		/* DELIVERY: 0 when not logged */
-	enum mtasts_postfix_log_trust trust;	/* TLS */
-	bool failure;			/* TLS_FAILURE, TLSRPT, DELIVERY
-					 * whose status names a TLS failure */
-	enum mtasts_tlsrpt_result result;	/* when failure */
-	char reason[128];		/* failure-reason-code text */
+	char domain[256];                    /* recipient / TLSRPT domain */
+	char status[16];                     /* DELIVERY: sent, deferred... */
+	unsigned conn_use;                   /* DELIVERY: 0 when not logged */
+	enum mtasts_postfix_log_trust trust; /* TLS */
+	bool failure;                        /* TLS_FAILURE, TLSRPT, DELIVERY
+					      * whose status names a TLS failure */
+	enum mtasts_tlsrpt_result result;    /* when failure */
+	char reason[128];                    /* failure-reason-code text */
 };
 
 /*
@@ -92,13 +92,13 @@ struct mtasts_postfix_log_line {
  * line but whose host, address or fields are malformed.
  */
 int mtasts_postfix_log_parse_line(const char *line, size_t len, int64_t now,
-    struct mtasts_postfix_log_line *out);
+				  struct mtasts_postfix_log_line *out);
 
 /* The policy of a domain, filled by the caller's callback; strings are
  * borrowed until the callback is called again. */
 struct mtasts_postfix_log_policy {
 	enum mtasts_tlsrpt_policy_type type;
-	const char *policy_domain;	/* NULL: the recipient domain */
+	const char *policy_domain; /* NULL: the recipient domain */
 	const char *const *strings;
 	size_t string_count;
 	const char *const *mx_patterns;
@@ -107,12 +107,12 @@ struct mtasts_postfix_log_policy {
 
 /* Fill *out for domain; return 0 when filled, non-zero for "no policy
  * known" (no-policy-found). */
-typedef int (*mtasts_postfix_log_policy_fn)(void *arg, const char *domain,
-    struct mtasts_postfix_log_policy *out);
+typedef int (*mtasts_postfix_log_policy_fn)(
+    void *arg, const char *domain, struct mtasts_postfix_log_policy *out);
 
 /* One session; everything is borrowed for the duration of the call. */
-typedef void (*mtasts_postfix_log_session_fn)(void *arg,
-    const struct mtasts_tlsrpt_session *s);
+typedef void (*mtasts_postfix_log_session_fn)(
+    void *arg, const struct mtasts_tlsrpt_session *s);
 
 struct mtasts_postfix_log;
 
@@ -126,10 +126,10 @@ struct mtasts_postfix_log_options {
 
 /* New correlator (policy_fn may be NULL: every domain no-policy-found).
  * NULL on OOM. */
-struct mtasts_postfix_log *mtasts_postfix_log_new(
-    const struct mtasts_postfix_log_options *opt,
-    mtasts_postfix_log_policy_fn policy_fn,
-    mtasts_postfix_log_session_fn session_fn, void *arg);
+struct mtasts_postfix_log *
+mtasts_postfix_log_new(const struct mtasts_postfix_log_options *opt,
+		       mtasts_postfix_log_policy_fn policy_fn,
+		       mtasts_postfix_log_session_fn session_fn, void *arg);
 
 /*
  * Feed one line (see parse_line). Sessions completed by it are emitted
@@ -137,12 +137,12 @@ struct mtasts_postfix_log *mtasts_postfix_log_new(
  * changes nothing.
  */
 int mtasts_postfix_log_feed(struct mtasts_postfix_log *p, const char *line,
-    size_t len, int64_t now);
+			    size_t len, int64_t now);
 
 /* Counters: sessions emitted, TLS outcomes dropped without a delivery
  * line (process ended, table full, different relay). */
 void mtasts_postfix_log_stats(const struct mtasts_postfix_log *p,
-    uint64_t *sessions, uint64_t *unmatched);
+			      uint64_t *sessions, uint64_t *unmatched);
 
 /* Whether a "TLSRPT:" line was seen: from then on only those lines are
  * counted (Postfix >= 3.10 logs both kinds). */

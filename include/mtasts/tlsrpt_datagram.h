@@ -59,21 +59,23 @@ struct mtasts_tlsrpt_datagram;
  * "field", "memory".
  */
 int mtasts_tlsrpt_datagram_parse(const char *buf, size_t len, int64_t now,
-    struct mtasts_tlsrpt_datagram **out, const char **reason,
-    struct mtasts_error *err) __attribute__((warn_unused_result));
+				 struct mtasts_tlsrpt_datagram **out,
+				 const char **reason, struct mtasts_error *err)
+    __attribute__((warn_unused_result));
 
 /* The sessions of the datagram (array owned by it, valid until free);
  * returns their count. */
-size_t mtasts_tlsrpt_datagram_sessions(const struct mtasts_tlsrpt_datagram *d,
-    const struct mtasts_tlsrpt_session **out);
+size_t
+mtasts_tlsrpt_datagram_sessions(const struct mtasts_tlsrpt_datagram *d,
+				const struct mtasts_tlsrpt_session **out);
 
 /* Report domain ("d"), lowercased. */
-const char *mtasts_tlsrpt_datagram_domain(
-    const struct mtasts_tlsrpt_datagram *d);
+const char *
+mtasts_tlsrpt_datagram_domain(const struct mtasts_tlsrpt_datagram *d);
 
 /* The _smtp._tls record ("pr") or NULL. */
-const char *mtasts_tlsrpt_datagram_record(
-    const struct mtasts_tlsrpt_datagram *d);
+const char *
+mtasts_tlsrpt_datagram_record(const struct mtasts_tlsrpt_datagram *d);
 
 /* Optional fields dropped because they failed validation. */
 size_t mtasts_tlsrpt_datagram_dropped(const struct mtasts_tlsrpt_datagram *d);

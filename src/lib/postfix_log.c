@@ -142,9 +142,8 @@ host_ip(const char **p, char *host, size_t hsize, char *ip, size_t isize)
 
 /* ---- time stamps --------------------------------------------------- */
 
-static const char *const months[] = {"Jan", "Feb", "Mar", "Apr",
-				     "May", "Jun", "Jul", "Aug",
-				     "Sep", "Oct", "Nov", "Dec"};
+static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+				     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 
 /* "Mmm dd hh:mm:ss " (local time, year from now). */
 static bool
@@ -278,8 +277,7 @@ classify_cert(const char *text)
 	    strstr(text, "local issuer") != NULL ||
 	    strstr(text, "self-signed") != NULL ||
 	    strstr(text, "self signed") != NULL ||
-	    strstr(text, "num=2:") != NULL ||
-	    strstr(text, "num=18:") != NULL ||
+	    strstr(text, "num=2:") != NULL || strstr(text, "num=18:") != NULL ||
 	    strstr(text, "num=19:") != NULL ||
 	    strstr(text, "num=20:") != NULL ||
 	    strstr(text, "num=21:") != NULL ||
@@ -290,8 +288,8 @@ classify_cert(const char *text)
 
 /* A TLS failure named in a delivery status text, if any. */
 static bool
-status_failure(const char *text, enum mtasts_tlsrpt_result *r,
-	       char *reason, size_t rsize)
+status_failure(const char *text, enum mtasts_tlsrpt_result *r, char *reason,
+	       size_t rsize)
 {
 	const char *tag = NULL;
 
@@ -383,8 +381,7 @@ parse_tlsrpt(const char *msg, struct mtasts_postfix_log_line *o)
 		if (r != MTASTS_TLSRPT_R_OTHER)
 			o->result = r;
 		else
-			copy_text(o->reason, sizeof(o->reason), ft,
-				  strlen(ft));
+			copy_text(o->reason, sizeof(o->reason), ft, strlen(ft));
 	}
 	if (kv(msg, "failure_reason", fr, sizeof(fr)))
 		copy_text(o->reason, sizeof(o->reason), fr, strlen(fr));
@@ -447,8 +444,8 @@ parse_delivery(const char *msg, struct mtasts_postfix_log_line *o)
 	memcpy(o->status, st, n);
 	o->status[n] = '\0';
 	o->kind = MTASTS_PFLOG_DELIVERY;
-	o->failure = status_failure(st + n, &o->result, o->reason,
-				    sizeof(o->reason));
+	o->failure =
+	    status_failure(st + n, &o->result, o->reason, sizeof(o->reason));
 	return MTASTS_OK;
 }
 
@@ -459,10 +456,10 @@ parse_message(const char *msg, struct mtasts_postfix_log_line *o)
 		const char *word;
 		enum mtasts_postfix_log_trust trust;
 	} trusts[] = {
-		{"Verified", MTASTS_PFLOG_VERIFIED},
-		{"Trusted", MTASTS_PFLOG_TRUSTED},
-		{"Untrusted", MTASTS_PFLOG_UNTRUSTED},
-		{"Anonymous", MTASTS_PFLOG_ANONYMOUS},
+	    {"Verified", MTASTS_PFLOG_VERIFIED},
+	    {"Trusted", MTASTS_PFLOG_TRUSTED},
+	    {"Untrusted", MTASTS_PFLOG_UNTRUSTED},
+	    {"Anonymous", MTASTS_PFLOG_ANONYMOUS},
 	};
 	const char *p = msg;
 
@@ -594,13 +591,13 @@ mtasts_postfix_log_parse_line(const char *line, size_t len, int64_t now,
 
 struct pend {
 	bool used;
-	bool tls;		/* a TLS line was seen */
-	bool fail;		/* a failure line was seen */
+	bool tls;  /* a TLS line was seen */
+	bool fail; /* a failure line was seen */
 	long pid;
-	uint32_t ph;		/* hash of the process name */
+	uint32_t ph; /* hash of the process name */
 	enum mtasts_postfix_log_trust trust;
 	enum mtasts_tlsrpt_result result;
-	uint64_t seq;		/* for eviction of the oldest */
+	uint64_t seq; /* for eviction of the oldest */
 	int64_t time;
 	char host[256];
 	char ip[64];
@@ -647,8 +644,8 @@ mtasts_postfix_log_free(struct mtasts_postfix_log *p)
 }
 
 void
-mtasts_postfix_log_stats(const struct mtasts_postfix_log *p,
-			 uint64_t *sessions, uint64_t *unmatched)
+mtasts_postfix_log_stats(const struct mtasts_postfix_log *p, uint64_t *sessions,
+			 uint64_t *unmatched)
 {
 	if (sessions != NULL)
 		*sessions = p->sessions;
@@ -729,13 +726,13 @@ emit(struct mtasts_postfix_log *p, int64_t t, const char *domain,
 
 	memset(&pol, 0, sizeof(pol));
 	if (p->policy_fn == NULL || p->policy_fn(p->arg, domain, &pol) != 0)
-		memset(&pol, 0, sizeof(pol)), pol.type =
-						  MTASTS_TLSRPT_POLICY_NONE;
+		memset(&pol, 0, sizeof(pol)),
+		    pol.type = MTASTS_TLSRPT_POLICY_NONE;
 	memset(&s, 0, sizeof(s));
 	s.time = t;
 	s.report_domain = domain;
-	s.policy_domain = pol.policy_domain != NULL ? pol.policy_domain
-						    : domain;
+	s.policy_domain =
+	    pol.policy_domain != NULL ? pol.policy_domain : domain;
 	s.policy_type = pol.type;
 	s.policy_strings = pol.strings;
 	s.policy_string_count = pol.string_count;
@@ -748,8 +745,8 @@ emit(struct mtasts_postfix_log *p, int64_t t, const char *domain,
 		/* Nothing to validate against: any TLS session counts as a
 		 * success; only a session without TLS fails. */
 		s.success = tls;
-		s.result = fail ? result
-				: MTASTS_TLSRPT_R_STARTTLS_NOT_SUPPORTED;
+		s.result =
+		    fail ? result : MTASTS_TLSRPT_R_STARTTLS_NOT_SUPPORTED;
 	} else if (fail) {
 		s.success = false;
 		s.result = result;

@@ -22,26 +22,26 @@ struct mtasts_tlsrpt_datagram {
 	size_t dropped;
 	struct mtasts_tlsrpt_session *sessions;
 	size_t nsessions;
-	char (*pdomains)[DOMAIN_MAX + 1];	/* one per policy */
-	const char **strs;	/* per policy: 2 * STRINGS_MAX pointers */
-	char (*codes)[24];	/* per session: synthesised reason code */
+	char (*pdomains)[DOMAIN_MAX + 1]; /* one per policy */
+	const char **strs; /* per policy: 2 * STRINGS_MAX pointers */
+	char (*codes)[24]; /* per session: synthesised reason code */
 };
 
 static const struct {
 	int code;
 	enum mtasts_tlsrpt_result r;
 } code_table[] = {
-	{201, MTASTS_TLSRPT_R_STARTTLS_NOT_SUPPORTED},
-	{202, MTASTS_TLSRPT_R_CERTIFICATE_HOST_MISMATCH},
-	{203, MTASTS_TLSRPT_R_CERTIFICATE_NOT_TRUSTED},
-	{204, MTASTS_TLSRPT_R_CERTIFICATE_EXPIRED},
-	{205, MTASTS_TLSRPT_R_VALIDATION_FAILURE},
-	{301, MTASTS_TLSRPT_R_STS_POLICY_FETCH_ERROR},
-	{302, MTASTS_TLSRPT_R_STS_POLICY_INVALID},
-	{303, MTASTS_TLSRPT_R_STS_WEBPKI_INVALID},
-	{304, MTASTS_TLSRPT_R_TLSA_INVALID},
-	{305, MTASTS_TLSRPT_R_DNSSEC_INVALID},
-	{306, MTASTS_TLSRPT_R_DANE_REQUIRED},
+    {201, MTASTS_TLSRPT_R_STARTTLS_NOT_SUPPORTED},
+    {202, MTASTS_TLSRPT_R_CERTIFICATE_HOST_MISMATCH},
+    {203, MTASTS_TLSRPT_R_CERTIFICATE_NOT_TRUSTED},
+    {204, MTASTS_TLSRPT_R_CERTIFICATE_EXPIRED},
+    {205, MTASTS_TLSRPT_R_VALIDATION_FAILURE},
+    {301, MTASTS_TLSRPT_R_STS_POLICY_FETCH_ERROR},
+    {302, MTASTS_TLSRPT_R_STS_POLICY_INVALID},
+    {303, MTASTS_TLSRPT_R_STS_WEBPKI_INVALID},
+    {304, MTASTS_TLSRPT_R_TLSA_INVALID},
+    {305, MTASTS_TLSRPT_R_DNSSEC_INVALID},
+    {306, MTASTS_TLSRPT_R_DANE_REQUIRED},
 };
 
 enum mtasts_tlsrpt_result
@@ -215,8 +215,8 @@ str_array(struct mtasts_tlsrpt_datagram *d, json_t *o, const char *key,
 }
 
 static int
-fail(struct mtasts_error *err, const char **reason, int code,
-     const char *token, const char *msg)
+fail(struct mtasts_error *err, const char **reason, int code, const char *token,
+     const char *msg)
 {
 	if (reason != NULL)
 		*reason = token;
@@ -270,7 +270,8 @@ mtasts_tlsrpt_datagram_parse(const char *buf, size_t len, int64_t now,
 		goto bad;
 	}
 	v = json_object_get(d->root, "d");
-	if (!json_is_string(v) || !domain_copy(json_string_value(v), d->domain)) {
+	if (!json_is_string(v) ||
+	    !domain_copy(json_string_value(v), d->domain)) {
 		rc = fail(err, reason, MTASTS_ESYNTAX, "domain",
 			  "missing or invalid report domain");
 		goto bad;
@@ -296,7 +297,8 @@ mtasts_tlsrpt_datagram_parse(const char *buf, size_t len, int64_t now,
 		fd = json_object_get(pol, "failure-details");
 		if (fd != NULL && !json_is_null(fd) &&
 		    (!json_is_array(fd) ||
-		     json_array_size(fd) > MTASTS_TLSRPT_DATAGRAM_DETAILS_MAX)) {
+		     json_array_size(fd) >
+			 MTASTS_TLSRPT_DATAGRAM_DETAILS_MAX)) {
 			rc = fail(err, reason, MTASTS_ESYNTAX, "field",
 				  "failure-details not an array or too long");
 			goto bad;
@@ -310,8 +312,8 @@ mtasts_tlsrpt_datagram_parse(const char *buf, size_t len, int64_t now,
 				 sizeof(*d->strs));
 	if (d->sessions == NULL || d->codes == NULL || d->pdomains == NULL ||
 	    d->strs == NULL) {
-		rc = fail(err, reason, MTASTS_ENOMEM, "memory",
-			  "out of memory");
+		rc =
+		    fail(err, reason, MTASTS_ENOMEM, "memory", "out of memory");
 		goto bad;
 	}
 	json_array_foreach(pols, i, pol)
@@ -399,15 +401,13 @@ mtasts_tlsrpt_datagram_parse(const char *buf, size_t len, int64_t now,
 			*s = base;
 			s->success = false;
 			s->detail_only = base.success || k > 0;
-			s->result = mtasts_tlsrpt_datagram_code((int)code,
-								&known);
+			s->result =
+			    mtasts_tlsrpt_datagram_code((int)code, &known);
 			s->sending_mta_ip = opt_str(d, det, "s", F_IP);
-			s->receiving_mx_hostname = opt_str(d, det, "n",
-							   F_HOST);
+			s->receiving_mx_hostname = opt_str(d, det, "n", F_HOST);
 			s->receiving_mx_helo = opt_str(d, det, "h", F_TOKEN);
 			s->receiving_ip = opt_str(d, det, "r", F_IP);
-			s->additional_information = opt_str(d, det, "a",
-							    F_ANY);
+			s->additional_information = opt_str(d, det, "a", F_ANY);
 			s->failure_reason_code = opt_str(d, det, "f", F_ANY);
 			if (!known && s->failure_reason_code == NULL) {
 				snprintf(d->codes[si], sizeof(d->codes[si]),

@@ -28,12 +28,11 @@ struct tlsrptd_collect {
 	struct tlsrptd_logreader *log;
 	struct event *flush_ev;
 	struct tlsrptd_collect_stats st;
-	bool failing;		/* a flush failed; logged once */
+	bool failing; /* a flush failed; logged once */
 };
 
 void
-tlsrptd__collect_log(struct tlsrptd_collect *k, int prio, const char *fmt,
-		     ...)
+tlsrptd__collect_log(struct tlsrptd_collect *k, int prio, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -88,10 +87,11 @@ tlsrptd_collect_flush(struct tlsrptd_collect *k, struct mtasts_error *err)
 		k->st.flush_failures++;
 		tlsrptd_counters_pending(k->c, &sessions);
 		if (!k->failing)
-			tlsrptd__collect_log(k, LOG_ERR,
-					     "counter store: %s: keeping %" PRIu64
-					     " sessions in memory, retrying",
-					     e.msg, sessions);
+			tlsrptd__collect_log(
+			    k, LOG_ERR,
+			    "counter store: %s: keeping %" PRIu64
+			    " sessions in memory, retrying",
+			    e.msg, sessions);
 		k->failing = true;
 	}
 	if (err != NULL)
@@ -248,18 +248,18 @@ int
 tlsrptd_collect_main(int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{"store", required_argument, NULL, 's'},
-		{"socket", required_argument, NULL, 'S'},
-		{"mode", required_argument, NULL, 'm'},
-		{"rcvbuf", required_argument, NULL, 'b'},
-		{"log", required_argument, NULL, 'l'},
-		{"follow", no_argument, NULL, 'f'},
-		{"policy-store", required_argument, NULL, 'p'},
-		{"plaintext", no_argument, NULL, 'P'},
-		{"flush-ms", required_argument, NULL, 'F'},
-		{"stats", no_argument, NULL, 'x'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"store", required_argument, NULL, 's'},
+	    {"socket", required_argument, NULL, 'S'},
+	    {"mode", required_argument, NULL, 'm'},
+	    {"rcvbuf", required_argument, NULL, 'b'},
+	    {"log", required_argument, NULL, 'l'},
+	    {"follow", no_argument, NULL, 'f'},
+	    {"policy-store", required_argument, NULL, 'p'},
+	    {"plaintext", no_argument, NULL, 'P'},
+	    {"flush-ms", required_argument, NULL, 'F'},
+	    {"stats", no_argument, NULL, 'x'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct tlsrptd_collect_options o;
 	const char *store = NULL;
@@ -302,8 +302,8 @@ tlsrptd_collect_main(int argc, char **argv)
 			o.count_plaintext = true;
 			break;
 		case 'F':
-			o.flush_interval_ms = (unsigned)strtoul(optarg, NULL,
-								10);
+			o.flush_interval_ms =
+			    (unsigned)strtoul(optarg, NULL, 10);
 			break;
 		case 'x':
 			stats = true;

@@ -47,29 +47,29 @@ struct tlsrptd_collect;
 typedef void (*tlsrptd_collect_log_fn)(void *arg, int prio, const char *msg);
 
 struct tlsrptd_collect_options {
-	const char *datagram_socket;	/* NULL or "": no receiver */
-	unsigned socket_mode;		/* chmod of the socket; 0: 0666 */
-	int rcvbuf;			/* bytes; 0: 16 MiB */
-	const char *log_file;		/* NULL or "": none; "-": stdin */
-	bool log_follow;		/* wait for more at end of file */
-	bool count_plaintext;		/* see postfix_log.h */
-	const char *policy_store;	/* mtastsd's store URI, or NULL */
-	unsigned policy_reload;		/* seconds; 0: 300 */
-	unsigned flush_interval_ms;	/* 0: 1000 */
-	tlsrptd_collect_log_fn log;	/* NULL: stderr */
+	const char *datagram_socket; /* NULL or "": no receiver */
+	unsigned socket_mode;        /* chmod of the socket; 0: 0666 */
+	int rcvbuf;                  /* bytes; 0: 16 MiB */
+	const char *log_file;        /* NULL or "": none; "-": stdin */
+	bool log_follow;             /* wait for more at end of file */
+	bool count_plaintext;        /* see postfix_log.h */
+	const char *policy_store;    /* mtastsd's store URI, or NULL */
+	unsigned policy_reload;      /* seconds; 0: 300 */
+	unsigned flush_interval_ms;  /* 0: 1000 */
+	tlsrptd_collect_log_fn log;  /* NULL: stderr */
 	void *log_arg;
 };
 
 struct tlsrptd_collect_stats {
-	uint64_t datagrams;		/* received */
+	uint64_t datagrams; /* received */
 	uint64_t datagrams_rejected;
-	uint64_t log_lines;		/* read */
+	uint64_t log_lines; /* read */
 	uint64_t log_rejected;
-	uint64_t sessions;		/* handed to the store */
-	uint64_t overflow;		/* sessions lost to a full batch */
+	uint64_t sessions; /* handed to the store */
+	uint64_t overflow; /* sessions lost to a full batch */
 	uint64_t flushes;
 	uint64_t flush_failures;
-	uint64_t log_unmatched;		/* see mtasts_postfix_log_stats */
+	uint64_t log_unmatched; /* see mtasts_postfix_log_stats */
 };
 
 /*
@@ -77,10 +77,10 @@ struct tlsrptd_collect_stats {
  * outlive the collector). Returns the collector or NULL with err set
  * (MTASTS_EIO: socket or file; MTASTS_ESTORE: policy store).
  */
-struct tlsrptd_collect *tlsrptd_collect_new(struct event_base *base,
-					    struct tlsrptd_counters *c,
-					    const struct tlsrptd_collect_options *o,
-					    struct mtasts_error *err);
+struct tlsrptd_collect *
+tlsrptd_collect_new(struct event_base *base, struct tlsrptd_counters *c,
+		    const struct tlsrptd_collect_options *o,
+		    struct mtasts_error *err);
 
 /* Flush now (the timer also hands over received datagrams first).
  * Returns the store's code. */
@@ -116,11 +116,11 @@ void tlsrptd__collect_add(struct tlsrptd_collect *k,
 			  const struct mtasts_tlsrpt_session *s, size_t n);
 void tlsrptd__collect_reject(struct tlsrptd_collect *k, const char *source,
 			     const char *reason);
-void tlsrptd__collect_log(struct tlsrptd_collect *k, int prio,
-			  const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+void tlsrptd__collect_log(struct tlsrptd_collect *k, int prio, const char *fmt,
+			  ...) __attribute__((format(printf, 3, 4)));
 struct tlsrptd_counters *tlsrptd__collect_store(struct tlsrptd_collect *k);
-struct tlsrptd_collect_stats *tlsrptd__collect_statsp(struct tlsrptd_collect *k);
+struct tlsrptd_collect_stats *
+tlsrptd__collect_statsp(struct tlsrptd_collect *k);
 
 struct tlsrptd_dgram *tlsrptd__dgram_new(struct tlsrptd_collect *k,
 					 struct event_base *base,
@@ -130,9 +130,10 @@ struct tlsrptd_dgram *tlsrptd__dgram_new(struct tlsrptd_collect *k,
 void tlsrptd__dgram_drain(struct tlsrptd_dgram *d);
 void tlsrptd__dgram_free(struct tlsrptd_dgram *d);
 
-struct tlsrptd_logreader *tlsrptd__logreader_new(
-    struct tlsrptd_collect *k, struct event_base *base,
-    const struct tlsrptd_collect_options *o, struct mtasts_error *err);
+struct tlsrptd_logreader *
+tlsrptd__logreader_new(struct tlsrptd_collect *k, struct event_base *base,
+		       const struct tlsrptd_collect_options *o,
+		       struct mtasts_error *err);
 bool tlsrptd__logreader_done(const struct tlsrptd_logreader *r);
 uint64_t tlsrptd__logreader_unmatched(const struct tlsrptd_logreader *r);
 void tlsrptd__logreader_free(struct tlsrptd_logreader *r);

@@ -40,10 +40,10 @@ enum backend { BE_SQLITE = 1, BE_PGSQL = 2 };
 struct entry {
 	struct entry *next;
 	uint32_t hash;
-	char kind;		/* 'P' or 'D' */
+	char kind; /* 'P' or 'D' */
 	int64_t day;
-	uint64_t a;		/* success / failed-session count */
-	uint64_t b;		/* failure */
+	uint64_t a; /* success / failed-session count */
+	uint64_t b; /* failure */
 	size_t len;
 	char key[];
 };
@@ -77,7 +77,7 @@ struct tlsrptd_counters {
 	uint64_t rejects_lost;
 	struct staged_cursor cursors[16];
 	size_t ncursors;
-	char *scratch;		/* KEY_MAX bytes */
+	char *scratch; /* KEY_MAX bytes */
 };
 
 /* ---- days ---------------------------------------------------------- */
@@ -312,10 +312,11 @@ q_run(struct tlsrptd_counters *c, struct query *q, const char *sql,
 					     sqlite3_errmsg(c->db));
 		for (int i = 0; i < np; i++) {
 			int rc = p[i].t == P_INT
-			    ? sqlite3_bind_int64(q->st, i + 1, p[i].i)
-			    : sqlite3_bind_text(q->st, i + 1,
-						p[i].s != NULL ? p[i].s : "",
-						-1, SQLITE_STATIC);
+				     ? sqlite3_bind_int64(q->st, i + 1, p[i].i)
+				     : sqlite3_bind_text(q->st, i + 1,
+							 p[i].s != NULL ? p[i].s
+									: "",
+							 -1, SQLITE_STATIC);
 			if (rc != SQLITE_OK)
 				return set_store_err(err, "bind",
 						     sqlite3_errmsg(c->db));
@@ -346,8 +347,8 @@ q_run(struct tlsrptd_counters *c, struct query *q, const char *sql,
 				vals[i] = p[i].s != NULL ? p[i].s : "";
 			}
 		}
-		q->res = PQexecParams(c->pg, sql, np, NULL, vals, NULL, NULL,
-				      0);
+		q->res =
+		    PQexecParams(c->pg, sql, np, NULL, vals, NULL, NULL, 0);
 		st = PQresultStatus(q->res);
 		if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
 			return set_store_err(err, "query",
@@ -386,9 +387,9 @@ q_next(struct query *q, struct mtasts_error *err)
 }
 
 /* Run a statement without rows. */
-static int
-q_exec(struct tlsrptd_counters *c, const char *sql, const struct param *p,
-       int np, int64_t *changes, struct mtasts_error *err);
+static int q_exec(struct tlsrptd_counters *c, const char *sql,
+		  const struct param *p, int np, int64_t *changes,
+		  struct mtasts_error *err);
 
 static const char *
 q_text(struct query *q, int col)
@@ -495,38 +496,38 @@ rollback(struct tlsrptd_counters *c)
 /* ---- schema -------------------------------------------------------- */
 
 static const char *const schema[] = {
-	"CREATE TABLE IF NOT EXISTS tlsrpt_policy (day BIGINT NOT NULL,"
-	" domain TEXT NOT NULL, policy_key TEXT NOT NULL,"
-	" policy_type INTEGER NOT NULL, policy_domain TEXT NOT NULL,"
-	" policy_strings TEXT NOT NULL, mx_patterns TEXT NOT NULL,"
-	" success BIGINT NOT NULL, failure BIGINT NOT NULL,"
-	" PRIMARY KEY (day, domain, policy_key))",
-	"CREATE TABLE IF NOT EXISTS tlsrpt_detail (day BIGINT NOT NULL,"
-	" domain TEXT NOT NULL, policy_key TEXT NOT NULL,"
-	" detail_key TEXT NOT NULL, result INTEGER NOT NULL,"
-	" result_text TEXT NOT NULL, sending_ip TEXT NOT NULL,"
-	" mx_hostname TEXT NOT NULL, helo TEXT NOT NULL,"
-	" receiving_ip TEXT NOT NULL, additional TEXT NOT NULL,"
-	" reason TEXT NOT NULL, count BIGINT NOT NULL,"
-	" PRIMARY KEY (day, domain, policy_key, detail_key))",
-	"CREATE TABLE IF NOT EXISTS tlsrpt_reject (source TEXT NOT NULL,"
-	" reason TEXT NOT NULL, count BIGINT NOT NULL,"
-	" PRIMARY KEY (source, reason))",
-	"CREATE TABLE IF NOT EXISTS tlsrpt_cursor (name TEXT PRIMARY KEY,"
-	" identity BIGINT NOT NULL, off BIGINT NOT NULL,"
-	" updated BIGINT NOT NULL)",
-	"CREATE TABLE IF NOT EXISTS tlsrpt_closed (day BIGINT PRIMARY KEY,"
-	" closed_at BIGINT NOT NULL)",
-	"CREATE TABLE IF NOT EXISTS tlsrpt_reported (day BIGINT NOT NULL,"
-	" domain TEXT NOT NULL, report_id TEXT NOT NULL,"
-	" at BIGINT NOT NULL, PRIMARY KEY (day, domain))",
-	"CREATE TABLE IF NOT EXISTS tlsrpt_delivery (day BIGINT NOT NULL,"
-	" domain TEXT NOT NULL, destination TEXT NOT NULL,"
-	" report_id TEXT NOT NULL, status INTEGER NOT NULL,"
-	" attempts INTEGER NOT NULL, next_retry BIGINT NOT NULL,"
-	" give_up_at BIGINT NOT NULL, updated BIGINT NOT NULL,"
-	" last_error TEXT NOT NULL,"
-	" PRIMARY KEY (day, domain, destination))",
+    "CREATE TABLE IF NOT EXISTS tlsrpt_policy (day BIGINT NOT NULL,"
+    " domain TEXT NOT NULL, policy_key TEXT NOT NULL,"
+    " policy_type INTEGER NOT NULL, policy_domain TEXT NOT NULL,"
+    " policy_strings TEXT NOT NULL, mx_patterns TEXT NOT NULL,"
+    " success BIGINT NOT NULL, failure BIGINT NOT NULL,"
+    " PRIMARY KEY (day, domain, policy_key))",
+    "CREATE TABLE IF NOT EXISTS tlsrpt_detail (day BIGINT NOT NULL,"
+    " domain TEXT NOT NULL, policy_key TEXT NOT NULL,"
+    " detail_key TEXT NOT NULL, result INTEGER NOT NULL,"
+    " result_text TEXT NOT NULL, sending_ip TEXT NOT NULL,"
+    " mx_hostname TEXT NOT NULL, helo TEXT NOT NULL,"
+    " receiving_ip TEXT NOT NULL, additional TEXT NOT NULL,"
+    " reason TEXT NOT NULL, count BIGINT NOT NULL,"
+    " PRIMARY KEY (day, domain, policy_key, detail_key))",
+    "CREATE TABLE IF NOT EXISTS tlsrpt_reject (source TEXT NOT NULL,"
+    " reason TEXT NOT NULL, count BIGINT NOT NULL,"
+    " PRIMARY KEY (source, reason))",
+    "CREATE TABLE IF NOT EXISTS tlsrpt_cursor (name TEXT PRIMARY KEY,"
+    " identity BIGINT NOT NULL, off BIGINT NOT NULL,"
+    " updated BIGINT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS tlsrpt_closed (day BIGINT PRIMARY KEY,"
+    " closed_at BIGINT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS tlsrpt_reported (day BIGINT NOT NULL,"
+    " domain TEXT NOT NULL, report_id TEXT NOT NULL,"
+    " at BIGINT NOT NULL, PRIMARY KEY (day, domain))",
+    "CREATE TABLE IF NOT EXISTS tlsrpt_delivery (day BIGINT NOT NULL,"
+    " domain TEXT NOT NULL, destination TEXT NOT NULL,"
+    " report_id TEXT NOT NULL, status INTEGER NOT NULL,"
+    " attempts INTEGER NOT NULL, next_retry BIGINT NOT NULL,"
+    " give_up_at BIGINT NOT NULL, updated BIGINT NOT NULL,"
+    " last_error TEXT NOT NULL,"
+    " PRIMARY KEY (day, domain, destination))",
 };
 
 static int
@@ -537,8 +538,10 @@ create_schema(struct tlsrptd_counters *c, struct mtasts_error *err)
 #ifdef HAVE_PGSQL
 	/* Serialise concurrent first starts on one database. */
 	if (c->be == BE_PGSQL &&
-	    (rc = exec_plain(c, "BEGIN; SELECT pg_advisory_xact_lock("
-				"84608460)", err)) != MTASTS_OK)
+	    (rc = exec_plain(c,
+			     "BEGIN; SELECT pg_advisory_xact_lock("
+			     "84608460)",
+			     err)) != MTASTS_OK)
 		return rc;
 #endif
 	for (size_t i = 0; i < sizeof(schema) / sizeof(schema[0]); i++) {
@@ -602,8 +605,7 @@ tlsrptd_counters_open(const char *uri, struct mtasts_error *err)
 #ifdef HAVE_SQLITE
 		c->be = BE_SQLITE;
 		if (sqlite3_open_v2(path, &c->db,
-				    SQLITE_OPEN_READWRITE |
-					SQLITE_OPEN_CREATE |
+				    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 					SQLITE_OPEN_NOMUTEX,
 				    NULL) != SQLITE_OK) {
 			set_store_err(err, path,
@@ -612,7 +614,8 @@ tlsrptd_counters_open(const char *uri, struct mtasts_error *err)
 			goto fail;
 		}
 		sqlite3_busy_timeout(c->db, 5000);
-		if (exec_plain(c, "PRAGMA journal_mode=WAL", err) != MTASTS_OK ||
+		if (exec_plain(c, "PRAGMA journal_mode=WAL", err) !=
+			MTASTS_OK ||
 		    exec_plain(c, "PRAGMA synchronous=NORMAL", err) !=
 			MTASTS_OK)
 			goto fail;
@@ -686,8 +689,8 @@ tlsrptd_counters_backend(const struct tlsrptd_counters *c)
 /* ---- write side ---------------------------------------------------- */
 
 static struct entry *
-batch_get(struct tlsrptd_counters *c, char kind, int64_t day,
-	  const char *key, size_t len)
+batch_get(struct tlsrptd_counters *c, char kind, int64_t day, const char *key,
+	  size_t len)
 {
 	uint32_t h = hash_bytes(key, len) ^ (uint32_t)day ^ (uint32_t)kind;
 	struct entry **b = &c->buckets[h % NBUCKETS], *e;
@@ -765,8 +768,7 @@ add_one(struct tlsrptd_counters *c, const struct mtasts_tlsrpt_session *s)
 		if (rtext == NULL || rtext[0] == '\0' || !opt_ok(rtext) ||
 		    !opt_ok(s->sending_mta_ip) ||
 		    !opt_ok(s->receiving_mx_hostname) ||
-		    !opt_ok(s->receiving_mx_helo) ||
-		    !opt_ok(s->receiving_ip) ||
+		    !opt_ok(s->receiving_mx_helo) || !opt_ok(s->receiving_ip) ||
 		    !opt_ok(s->additional_information) ||
 		    !opt_ok(s->failure_reason_code))
 			return 1;
@@ -897,8 +899,8 @@ tlsrptd_counters_get_cursor(struct tlsrptd_counters *c, const char *name,
 		}
 	}
 	rc = q_run(c, &q,
-		   "SELECT identity, off FROM tlsrpt_cursor WHERE name = $1",
-		   p, 1, err);
+		   "SELECT identity, off FROM tlsrpt_cursor WHERE name = $1", p,
+		   1, err);
 	if (rc == MTASTS_OK) {
 		rc = q_next(&q, err);
 		if (rc > 0) {
@@ -980,9 +982,10 @@ write_entry(struct tlsrptd_counters *c, const struct entry *e,
 		return mtasts_error_set(err, MTASTS_EINTERNAL, "bad key");
 	digest_fields(f[1], 4, pkey);
 	if (e->kind == 'P') {
-		struct param p[] = {PI(e->day), PT(f[0]), PT(pkey),
-				    PI(strtol(f[1], NULL, 10)), PT(f[2]),
-				    PT(f[3]), PT(f[4]), PI(e->a), PI(e->b)};
+		struct param p[] = {
+		    PI(e->day), PT(f[0]), PT(pkey), PI(strtol(f[1], NULL, 10)),
+		    PT(f[2]),   PT(f[3]), PT(f[4]), PI(e->a),
+		    PI(e->b)};
 		return q_exec(
 		    c,
 		    "INSERT INTO tlsrpt_policy (day, domain, policy_key,"
@@ -1075,10 +1078,11 @@ tlsrptd_counters_flush(struct tlsrptd_counters *c, struct mtasts_error *err)
 			lastday = v[i]->day;
 			if (c->be == BE_PGSQL) {
 				struct param p[] = {PI(lastday)};
-				rc = q_exec(c,
-					    "SELECT pg_advisory_xact_lock_shared"
-					    "(84608461, $1::int)",
-					    p, 1, NULL, err);
+				rc =
+				    q_exec(c,
+					   "SELECT pg_advisory_xact_lock_shared"
+					   "(84608461, $1::int)",
+					   p, 1, NULL, err);
 				if (rc != MTASTS_OK)
 					break;
 			}
@@ -1116,14 +1120,14 @@ tlsrptd_counters_flush(struct tlsrptd_counters *c, struct mtasts_error *err)
 	for (size_t i = 0; i < c->ncursors && rc == MTASTS_OK; i++) {
 		struct param p[] = {PT(c->cursors[i].name),
 				    PI(c->cursors[i].identity),
-				    PI(c->cursors[i].offset),
-				    PI(time(NULL))};
-		rc = q_exec(c,
-			    "INSERT INTO tlsrpt_cursor (name, identity, off,"
-			    " updated) VALUES ($1, $2, $3, $4) ON CONFLICT"
-			    " (name) DO UPDATE SET identity = excluded.identity,"
-			    " off = excluded.off, updated = excluded.updated",
-			    p, 4, NULL, err);
+				    PI(c->cursors[i].offset), PI(time(NULL))};
+		rc =
+		    q_exec(c,
+			   "INSERT INTO tlsrpt_cursor (name, identity, off,"
+			   " updated) VALUES ($1, $2, $3, $4) ON CONFLICT"
+			   " (name) DO UPDATE SET identity = excluded.identity,"
+			   " off = excluded.off, updated = excluded.updated",
+			   p, 4, NULL, err);
 	}
 	if (rc == MTASTS_OK)
 		rc = exec_plain(c, "COMMIT", err);
@@ -1251,9 +1255,10 @@ read_details(struct tlsrptd_counters *c, struct tlsrptd_policy_agg *a,
 		if (n == cap) {
 			size_t nc = cap == 0 ? 16 : cap * 2;
 			void *x = mtasts__realloc(*dv, nc * sizeof(**dv));
-			void *y = x != NULL
-			    ? mtasts__realloc(*sv, nc * 7 * sizeof(char *))
-			    : NULL;
+			void *y =
+			    x != NULL
+				? mtasts__realloc(*sv, nc * 7 * sizeof(char *))
+				: NULL;
 
 			if (x != NULL)
 				*dv = x;
@@ -1387,13 +1392,12 @@ tlsrptd_counters_read(struct tlsrptd_counters *c, int64_t day,
 		a.policy_string_count = split_array(pv[i].strings, &js, ps,
 						    MTASTS_TLSRPT_STRINGS_MAX);
 		a.policy_strings = ps;
-		a.mx_pattern_count = split_array(pv[i].mx, &jm, mx,
-						 MTASTS_TLSRPT_STRINGS_MAX);
+		a.mx_pattern_count =
+		    split_array(pv[i].mx, &jm, mx, MTASTS_TLSRPT_STRINGS_MAX);
 		a.mx_patterns = mx;
 		a.success = pv[i].success;
 		a.failure = pv[i].failure;
-		rc = read_details(c, &a, pv[i].key, max_details, &dv, &sv,
-				  err);
+		rc = read_details(c, &a, pv[i].key, max_details, &dv, &sv, err);
 		if (rc == MTASTS_OK)
 			rc = cb(&a, arg);
 		for (size_t k = 0; k < a.detail_count * 7; k++)
@@ -1413,9 +1417,8 @@ tlsrptd_counters_read(struct tlsrptd_counters *c, int64_t day,
 }
 
 int
-tlsrptd_counters_list_rejects(struct tlsrptd_counters *c,
-			      tlsrptd_reject_cb cb, void *arg,
-			      struct mtasts_error *err)
+tlsrptd_counters_list_rejects(struct tlsrptd_counters *c, tlsrptd_reject_cb cb,
+			      void *arg, struct mtasts_error *err)
 {
 	struct query q;
 	int rc = q_run(c, &q,
@@ -1440,8 +1443,8 @@ tlsrptd_counters_list_rejects(struct tlsrptd_counters *c,
 /* ---- bookkeeping --------------------------------------------------- */
 
 int
-tlsrptd_counters_close_day(struct tlsrptd_counters *c, int64_t day,
-			   bool *first, struct mtasts_error *err)
+tlsrptd_counters_close_day(struct tlsrptd_counters *c, int64_t day, bool *first,
+			   struct mtasts_error *err)
 {
 	struct param p[] = {PI(day), PI(time(NULL))};
 	int64_t changes = 0;
@@ -1454,8 +1457,9 @@ tlsrptd_counters_close_day(struct tlsrptd_counters *c, int64_t day,
 		return rc;
 	if (c->be == BE_PGSQL) {
 		/* Waits for collectors flushing this day (shared lock). */
-		rc = q_exec(c, "SELECT pg_advisory_xact_lock(84608461,"
-			       " $1::int)",
+		rc = q_exec(c,
+			    "SELECT pg_advisory_xact_lock(84608461,"
+			    " $1::int)",
 			    p, 1, NULL, err);
 	}
 	if (rc == MTASTS_OK)
@@ -1486,8 +1490,7 @@ tlsrptd_counters_mark_reported(struct tlsrptd_counters *c, int64_t day,
 			       char *id_out, size_t id_size,
 			       struct mtasts_error *err)
 {
-	struct param p[] = {PI(day), PT(domain), PT(report_id),
-			    PI(time(NULL))};
+	struct param p[] = {PI(day), PT(domain), PT(report_id), PI(time(NULL))};
 	struct query q;
 	int rc;
 
@@ -1536,17 +1539,17 @@ tlsrptd_counters_delivery_put(struct tlsrptd_counters *c,
 			      const struct tlsrptd_delivery *d,
 			      struct mtasts_error *err)
 {
-	struct param p[] = {PI(d->day),
-			    PT(d->domain),
-			    PT(d->destination),
-			    PT(d->report_id != NULL ? d->report_id : ""),
-			    PI(d->status),
-			    PI(d->attempts),
-			    PI(d->next_retry),
-			    PI(d->give_up_at),
-			    PI(d->updated != 0 ? d->updated
-					       : (int64_t)time(NULL)),
-			    PT(d->last_error != NULL ? d->last_error : "")};
+	struct param p[] = {
+	    PI(d->day),
+	    PT(d->domain),
+	    PT(d->destination),
+	    PT(d->report_id != NULL ? d->report_id : ""),
+	    PI(d->status),
+	    PI(d->attempts),
+	    PI(d->next_retry),
+	    PI(d->give_up_at),
+	    PI(d->updated != 0 ? d->updated : (int64_t)time(NULL)),
+	    PT(d->last_error != NULL ? d->last_error : "")};
 
 	if (d->domain == NULL || d->destination == NULL)
 		return mtasts_error_set(err, MTASTS_EINVAL,
@@ -1576,7 +1579,8 @@ tlsrptd_counters_delivery_list(struct tlsrptd_counters *c, int64_t day,
 	    "SELECT day, domain, destination, report_id, status, attempts,"
 	    " next_retry, give_up_at, updated, last_error FROM"
 	    " tlsrpt_delivery WHERE (CAST($1 AS BIGINT) < 0 OR day = $1) AND"
-	    " (CAST($2 AS BIGINT) <= 0 OR (status IN (0, 2) AND next_retry <= $2)) ORDER BY day, domain,"
+	    " (CAST($2 AS BIGINT) <= 0 OR (status IN (0, 2) AND next_retry <= "
+	    "$2)) ORDER BY day, domain,"
 	    " destination",
 	    p, 2, err);
 

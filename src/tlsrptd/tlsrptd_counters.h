@@ -55,8 +55,8 @@
 #include "mtasts/tlsrpt.h"
 
 #define TLSRPTD_COUNTERS_DEFAULT_URI "sqlite:/var/lib/mtasts/tlsrpt.db"
-#define TLSRPTD_COUNTERS_BATCH_MAX 100000  /* distinct keys in a batch */
-#define TLSRPTD_COUNTERS_NAME_MAX 64	   /* cursor/source/reason names */
+#define TLSRPTD_COUNTERS_BATCH_MAX 100000 /* distinct keys in a batch */
+#define TLSRPTD_COUNTERS_NAME_MAX 64      /* cursor/source/reason names */
 
 struct tlsrptd_counters;
 
@@ -96,8 +96,8 @@ const char *tlsrptd_counters_backend(const struct tlsrptd_counters *c);
  * counted; *added, when not NULL, tells how many were), MTASTS_ENOMEM.
  */
 int tlsrptd_counters_add(struct tlsrptd_counters *c,
-			 const struct mtasts_tlsrpt_session *sessions,
-			 size_t n, size_t *added, struct mtasts_error *err);
+			 const struct mtasts_tlsrpt_session *sessions, size_t n,
+			 size_t *added, struct mtasts_error *err);
 
 /* Stage one rejected input of source ("datagram", "log", "store"...)
  * for reason ("json", "too-big", "late"...); names are truncated to
@@ -136,10 +136,10 @@ int tlsrptd_counters_flush(struct tlsrptd_counters *c,
 /* Totals of one report domain on one day. */
 struct tlsrptd_domain_total {
 	int64_t day;
-	const char *domain;	/* report domain */
+	const char *domain; /* report domain */
 	uint64_t success;
 	uint64_t failure;
-	bool reported;		/* tlsrptd_counters_mark_reported() done */
+	bool reported; /* tlsrptd_counters_mark_reported() done */
 };
 
 /* Called per item; return non-zero to stop (that value is returned). */
@@ -161,7 +161,7 @@ int tlsrptd_counters_list_domains(struct tlsrptd_counters *c, int64_t day,
 /* One failure detail tuple and its count; absent fields are NULL. */
 struct tlsrptd_failure_detail {
 	enum mtasts_tlsrpt_result result;
-	const char *result_text;	/* the RFC 8460 result-type string */
+	const char *result_text; /* the RFC 8460 result-type string */
 	const char *sending_mta_ip;
 	const char *receiving_mx_hostname;
 	const char *receiving_mx_helo;
@@ -176,7 +176,7 @@ struct tlsrptd_policy_agg {
 	int64_t day;
 	const char *report_domain;
 	enum mtasts_tlsrpt_policy_type policy_type;
-	const char *policy_domain;	/* never NULL */
+	const char *policy_domain; /* never NULL */
 	const char *const *policy_strings;
 	size_t policy_string_count;
 	const char *const *mx_patterns;
@@ -185,12 +185,11 @@ struct tlsrptd_policy_agg {
 	uint64_t failure;
 	const struct tlsrptd_failure_detail *details; /* largest first */
 	size_t detail_count;
-	uint64_t details_omitted;	/* distinct tuples beyond max_details */
+	uint64_t details_omitted; /* distinct tuples beyond max_details */
 };
 
 /* Everything pointed to is valid only during the call. */
-typedef int (*tlsrptd_policy_cb)(const struct tlsrptd_policy_agg *p,
-				 void *arg);
+typedef int (*tlsrptd_policy_cb)(const struct tlsrptd_policy_agg *p, void *arg);
 
 /*
  * Deliver each policy counted for (day, report domain) in a stable
@@ -234,11 +233,11 @@ int tlsrptd_counters_mark_reported(struct tlsrptd_counters *c, int64_t day,
 				   struct mtasts_error *err);
 
 enum tlsrptd_delivery_status {
-	TLSRPTD_DELIVERY_PENDING = 0,	/* not tried yet / retry due */
-	TLSRPTD_DELIVERY_SENT = 1,	/* accepted by the destination */
-	TLSRPTD_DELIVERY_TEMPFAIL = 2,	/* will retry at next_retry */
-	TLSRPTD_DELIVERY_GAVEUP = 3,	/* give-up time passed */
-	TLSRPTD_DELIVERY_SKIPPED = 4	/* invalid/unsupported/suppressed */
+	TLSRPTD_DELIVERY_PENDING = 0,  /* not tried yet / retry due */
+	TLSRPTD_DELIVERY_SENT = 1,     /* accepted by the destination */
+	TLSRPTD_DELIVERY_TEMPFAIL = 2, /* will retry at next_retry */
+	TLSRPTD_DELIVERY_GAVEUP = 3,   /* give-up time passed */
+	TLSRPTD_DELIVERY_SKIPPED = 4   /* invalid/unsupported/suppressed */
 };
 
 /* "pending", "sent", "tempfail", "gaveup", "skipped". */
@@ -247,15 +246,15 @@ const char *tlsrptd_delivery_status_name(enum tlsrptd_delivery_status s);
 /* One delivery of one report to one rua destination. */
 struct tlsrptd_delivery {
 	int64_t day;
-	const char *domain;		/* report domain */
-	const char *destination;	/* the rua URI */
+	const char *domain;      /* report domain */
+	const char *destination; /* the rua URI */
 	const char *report_id;
 	enum tlsrptd_delivery_status status;
 	uint32_t attempts;
-	int64_t next_retry;		/* unix time, 0: none */
-	int64_t give_up_at;		/* unix time, 0: never */
-	int64_t updated;		/* unix time of the last change */
-	const char *last_error;		/* NULL or short text */
+	int64_t next_retry;     /* unix time, 0: none */
+	int64_t give_up_at;     /* unix time, 0: never */
+	int64_t updated;        /* unix time of the last change */
+	const char *last_error; /* NULL or short text */
 };
 
 /* Insert or replace the record of (day, domain, destination). */
@@ -263,8 +262,7 @@ int tlsrptd_counters_delivery_put(struct tlsrptd_counters *c,
 				  const struct tlsrptd_delivery *d,
 				  struct mtasts_error *err);
 
-typedef int (*tlsrptd_delivery_cb)(const struct tlsrptd_delivery *d,
-				   void *arg);
+typedef int (*tlsrptd_delivery_cb)(const struct tlsrptd_delivery *d, void *arg);
 
 /*
  * Stream delivery records: day < 0 means every day; due_before > 0

@@ -23,7 +23,7 @@
 #include "util/alloc.h"
 
 #define CHUNK (1024 * 1024)
-#define PER_TICK (64u * 1024 * 1024)	/* bytes per callback, then yield */
+#define PER_TICK (64u * 1024 * 1024) /* bytes per callback, then yield */
 #define POLL_MS 250
 #define MAP_BUCKETS 4096
 #define MAP_MAX 200000
@@ -49,18 +49,18 @@ struct tlsrptd_logreader {
 	bool done;
 	int fd;
 	uint64_t inode;
-	uint64_t offset;	/* end of the last complete line */
-	char *buf;		/* CHUNK + line max */
+	uint64_t offset; /* end of the last complete line */
+	char *buf;       /* CHUNK + line max */
 	size_t blen;
-	bool skipping;		/* inside an over-long line */
+	bool skipping; /* inside an over-long line */
 	struct event *tick;
 	char cursor[512];
 	/* policies from mtastsd's store */
 	struct mtasts_store *store;
 	struct event *reload;
 	unsigned reload_s;
-	struct pol_entry **map;		/* in use */
-	struct pol_entry **next_map;	/* being scanned */
+	struct pol_entry **map;      /* in use */
+	struct pol_entry **next_map; /* being scanned */
 	size_t next_n;
 	bool scanning;
 };
@@ -126,8 +126,8 @@ on_policy(void *arg, const struct mtasts_store_record *rec)
 		if (l[0] != '\0')
 			e->lines[e->nlines++] = l;
 	}
-	for (size_t i = 0;
-	     i < mtasts_policy_mx_count(p) && e->nmx < MTASTS_TLSRPT_STRINGS_MAX;
+	for (size_t i = 0; i < mtasts_policy_mx_count(p) &&
+			   e->nmx < MTASTS_TLSRPT_STRINGS_MAX;
 	     i++)
 		e->mx[e->nmx++] = mtasts_policy_mx(p, i);
 	h = dhash(e->domain);
@@ -236,9 +236,8 @@ open_input(struct tlsrptd_logreader *r, bool resume)
 	r->blen = 0;
 	r->skipping = false;
 	if (resume &&
-	    tlsrptd_counters_get_cursor(tlsrptd__collect_store(r->k),
-					r->cursor, &id, &off,
-					NULL) == MTASTS_OK) {
+	    tlsrptd_counters_get_cursor(tlsrptd__collect_store(r->k), r->cursor,
+					&id, &off, NULL) == MTASTS_OK) {
 		if (id == r->inode && off <= (uint64_t)st.st_size) {
 			r->offset = off;
 			tlsrptd__collect_log(r->k, LOG_INFO,
@@ -283,10 +282,10 @@ feed_lines(struct tlsrptd_logreader *r, int64_t now)
 			st->log_lines++;
 			if (rc != MTASTS_OK) {
 				st->log_rejected++;
-				tlsrptd__collect_reject(
-				    r->k, "log",
-				    rc == MTASTS_ETOOBIG ? "too-big"
-							 : "syntax");
+				tlsrptd__collect_reject(r->k, "log",
+							rc == MTASTS_ETOOBIG
+							    ? "too-big"
+							    : "syntax");
 			}
 		}
 		start += len + 1;
@@ -426,8 +425,8 @@ tlsrptd__logreader_new(struct tlsrptd_collect *k, struct event_base *base,
 			return NULL;
 		}
 		tlsrptd__collect_log(k, LOG_WARNING,
-				     "log %s: %s (waiting for it)",
-				     o->log_file, strerror(errno));
+				     "log %s: %s (waiting for it)", o->log_file,
+				     strerror(errno));
 	}
 	if (o->policy_store != NULL && o->policy_store[0] != '\0') {
 		if (mtasts_store_open(base, o->policy_store, &r->store, err) !=
@@ -444,8 +443,7 @@ tlsrptd__logreader_new(struct tlsrptd_collect *k, struct event_base *base,
 		start_scan(r);
 		/* Read the log only once the policies are in: run the
 		 * loop until the first scan is done. */
-		while (r->scanning &&
-		       event_base_loop(base, EVLOOP_ONCE) == 0)
+		while (r->scanning && event_base_loop(base, EVLOOP_ONCE) == 0)
 			;
 	}
 	event_add(r->tick, &now);

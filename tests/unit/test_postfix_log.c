@@ -251,8 +251,7 @@ test_correlation(void **state)
 	assert_int_equal(g.n, 1);
 	assert_false(g.s[0].success);
 	assert_int_equal(g.s[0].type, MTASTS_TLSRPT_POLICY_NONE);
-	assert_int_equal(g.s[0].result,
-			 MTASTS_TLSRPT_R_STARTTLS_NOT_SUPPORTED);
+	assert_int_equal(g.s[0].result, MTASTS_TLSRPT_R_STARTTLS_NOT_SUPPORTED);
 	assert_string_equal(g.s[0].pdomain, "example.net");
 	/* Untrusted under an STS policy (testing mode delivers anyway). */
 	feed_file("untrusted.log", &g, false, &rejected);
@@ -309,9 +308,9 @@ test_interleaved_processes(void **state)
 	memset(&g, 0, sizeof(g));
 	p = mtasts_postfix_log_new(&opt, policy, session, &g);
 	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
-		assert_int_equal(mtasts_postfix_log_feed(p, lines[i],
-							 strlen(lines[i]), NOW),
-				 MTASTS_OK);
+		assert_int_equal(
+		    mtasts_postfix_log_feed(p, lines[i], strlen(lines[i]), NOW),
+		    MTASTS_OK);
 	assert_int_equal(g.n, 3);
 	assert_string_equal(g.s[0].rdomain, "example.org");
 	assert_false(g.s[0].success); /* anonymous under STS */
@@ -320,8 +319,7 @@ test_interleaved_processes(void **state)
 	assert_true(g.s[1].success);
 	assert_string_equal(g.s[2].rdomain, "plain.example");
 	assert_false(g.s[2].success);
-	assert_int_equal(g.s[2].result,
-			 MTASTS_TLSRPT_R_STARTTLS_NOT_SUPPORTED);
+	assert_int_equal(g.s[2].result, MTASTS_TLSRPT_R_STARTTLS_NOT_SUPPORTED);
 	mtasts_postfix_log_stats(p, &sessions, &unmatched);
 	assert_int_equal(sessions, 3);
 	assert_int_equal(unmatched, 0);
@@ -340,8 +338,7 @@ test_table_bound(void **state)
 	(void)state;
 	memset(&g, 0, sizeof(g));
 	p = mtasts_postfix_log_new(NULL, policy, session, &g);
-	for (long pid = 1; pid <= MTASTS_POSTFIX_LOG_PENDING_MAX + 100;
-	     pid++) {
+	for (long pid = 1; pid <= MTASTS_POSTFIX_LOG_PENDING_MAX + 100; pid++) {
 		snprintf(line, sizeof(line),
 			 "Nov 21 10:00:01 m postfix/smtp[%ld]: Verified TLS "
 			 "connection established to mx.a.example[192.0.2.1]:25",
@@ -360,11 +357,11 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_lines),
-		cmocka_unit_test(test_hostile_lines),
-		cmocka_unit_test(test_correlation),
-		cmocka_unit_test(test_interleaved_processes),
-		cmocka_unit_test(test_table_bound),
+	    cmocka_unit_test(test_parse_lines),
+	    cmocka_unit_test(test_hostile_lines),
+	    cmocka_unit_test(test_correlation),
+	    cmocka_unit_test(test_interleaved_processes),
+	    cmocka_unit_test(test_table_bound),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -65,11 +65,12 @@ setup_pgsql(void **state)
 	snprintf(uri, sizeof(uri), "%s", u);
 	c = tlsrptd_counters_open(uri, NULL);
 	if (c != NULL) {
-		exec_plain(c,
-			   "TRUNCATE tlsrpt_policy, tlsrpt_detail, tlsrpt_reject,"
-			   " tlsrpt_cursor, tlsrpt_closed, tlsrpt_reported,"
-			   " tlsrpt_delivery",
-			   NULL);
+		exec_plain(
+		    c,
+		    "TRUNCATE tlsrpt_policy, tlsrpt_detail, tlsrpt_reject,"
+		    " tlsrpt_cursor, tlsrpt_closed, tlsrpt_reported,"
+		    " tlsrpt_delivery",
+		    NULL);
 		tlsrptd_counters_close(c);
 	}
 	return 0;
@@ -106,8 +107,10 @@ feed_samples(struct tlsrptd_counters *c, int64_t now)
 	char path[512], line[8192];
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/../../../shared/samples/"
-		 "libtlsrpt-datagrams/datagrams.jsonl", MTASTS_TEST_DATA);
+	snprintf(path, sizeof(path),
+		 "%s/../../../shared/samples/"
+		 "libtlsrpt-datagrams/datagrams.jsonl",
+		 MTASTS_TEST_DATA);
 	f = fopen(path, "r");
 	if (f == NULL) {
 		/* the seeds hold the same nine datagrams */
@@ -176,19 +179,18 @@ collect_policy(const struct tlsrptd_policy_agg *p, void *arg)
 	json_t *pols = arg, *pol = json_object(), *po = json_object(),
 	       *sum = json_object(), *fds = json_array();
 
-	json_object_set_new(po, "policy-type",
-			    json_string(mtasts_tlsrpt_policy_type_name(
-				p->policy_type)));
-	json_object_set_new(po, "policy-domain",
-			    json_string(p->policy_domain));
+	json_object_set_new(
+	    po, "policy-type",
+	    json_string(mtasts_tlsrpt_policy_type_name(p->policy_type)));
+	json_object_set_new(po, "policy-domain", json_string(p->policy_domain));
 	if (p->policy_string_count > 0)
-		json_object_set_new(po, "policy-string",
-				    strings_json(p->policy_strings,
-						 p->policy_string_count));
+		json_object_set_new(
+		    po, "policy-string",
+		    strings_json(p->policy_strings, p->policy_string_count));
 	if (p->mx_pattern_count > 0)
-		json_object_set_new(po, "mx-host",
-				    strings_json(p->mx_patterns,
-						 p->mx_pattern_count));
+		json_object_set_new(
+		    po, "mx-host",
+		    strings_json(p->mx_patterns, p->mx_pattern_count));
 	json_object_set_new(sum, "total-successful-session-count",
 			    json_integer((json_int_t)p->success));
 	json_object_set_new(sum, "total-failure-session-count",
@@ -202,8 +204,7 @@ collect_policy(const struct tlsrptd_policy_agg *p, void *arg)
 		set_opt(o, "receiving-mx-hostname", d->receiving_mx_hostname);
 		set_opt(o, "receiving-mx-helo", d->receiving_mx_helo);
 		set_opt(o, "receiving-ip", d->receiving_ip);
-		set_opt(o, "additional-information",
-			d->additional_information);
+		set_opt(o, "additional-information", d->additional_information);
 		set_opt(o, "failure-reason-code", d->failure_reason_code);
 		json_object_set_new(o, "failed-session-count",
 				    json_integer((json_int_t)d->count));
@@ -250,8 +251,8 @@ compare_report(json_t *want, json_t *got)
 
 		json_array_foreach(got, j, g)
 		{
-			json_t *gpol = json_deep_copy(
-			    json_object_get(g, "policy"));
+			json_t *gpol =
+			    json_deep_copy(json_object_get(g, "policy"));
 
 			/* The reference omits policy-domain for
 			 * no-policy-found (its known defect): we keep it. */
@@ -316,14 +317,13 @@ check_samples(struct tlsrptd_counters *c, int64_t day, int times)
 	assert_int_equal(names.f[0], 4 * times);
 	json_array_foreach(want, i, r)
 	{
-		const char *id = json_string_value(
-		    json_object_get(r, "report-id"));
+		const char *id =
+		    json_string_value(json_object_get(r, "report-id"));
 		const char *dom = strrchr(id, '_') + 1;
 		json_t *got = json_array();
 
-		assert_int_equal(tlsrptd_counters_read(c, day, dom, 0,
-						       collect_policy, got,
-						       NULL),
+		assert_int_equal(tlsrptd_counters_read(
+				     c, day, dom, 0, collect_policy, got, NULL),
 				 MTASTS_OK);
 		if (times > 1) {
 			/* scale the expected counts */
@@ -343,11 +343,10 @@ check_samples(struct tlsrptd_counters *c, int64_t day, int times)
 				for (int q = 0; q < 2; q++)
 					json_object_set_new(
 					    s, keys[q],
-					    json_integer(
-						times *
-						json_integer_value(
-						    json_object_get(s,
-								    keys[q]))));
+					    json_integer(times *
+							 json_integer_value(
+							     json_object_get(
+								 s, keys[q]))));
 				fd = json_object_get(pol, "failure-details");
 				json_array_foreach(fd, m, x)
 				    json_object_set_new(
@@ -471,13 +470,13 @@ test_days(void **state)
 	assert_int_equal(names.f[0], 1);
 	/* Close the first day exactly once; later sessions for it are
 	 * late, not counted. */
-	assert_int_equal(tlsrptd_counters_close_day(c, midnight / 86400 - 1,
-						    &first, NULL),
-			 MTASTS_OK);
+	assert_int_equal(
+	    tlsrptd_counters_close_day(c, midnight / 86400 - 1, &first, NULL),
+	    MTASTS_OK);
 	assert_true(first);
-	assert_int_equal(tlsrptd_counters_close_day(c, midnight / 86400 - 1,
-						    &first, NULL),
-			 MTASTS_OK);
+	assert_int_equal(
+	    tlsrptd_counters_close_day(c, midnight / 86400 - 1, &first, NULL),
+	    MTASTS_OK);
 	assert_false(first);
 	tlsrptd_counters_day_closed(c, midnight / 86400 - 1, &closed, NULL);
 	assert_true(closed);
@@ -492,9 +491,9 @@ test_days(void **state)
 	assert_int_equal(rej[1], 1);
 	assert_int_equal(rej[2], 3);
 	/* Day helpers. */
-	assert_string_equal(tlsrptd_day_format(tlsrptd_day_of(NOW), buf,
-					       sizeof(buf)),
-			    "2025-11-21");
+	assert_string_equal(
+	    tlsrptd_day_format(tlsrptd_day_of(NOW), buf, sizeof(buf)),
+	    "2025-11-21");
 	assert_int_equal(tlsrptd_day_parse("2025-11-21", &parsed), MTASTS_OK);
 	assert_int_equal(parsed, tlsrptd_day_of(NOW));
 	assert_int_equal(tlsrptd_day_parse("2025-11-2x", &parsed),
@@ -513,20 +512,20 @@ test_cursor_and_reported(void **state)
 
 	(void)state;
 	c = open_store();
-	assert_int_equal(tlsrptd_counters_get_cursor(c, "log:/x", &id, &off,
-						     NULL),
-			 MTASTS_ENOTFOUND);
+	assert_int_equal(
+	    tlsrptd_counters_get_cursor(c, "log:/x", &id, &off, NULL),
+	    MTASTS_ENOTFOUND);
 	tlsrptd_counters_set_cursor(c, "log:/x", 77, 1234);
-	assert_int_equal(tlsrptd_counters_get_cursor(c, "log:/x", &id, &off,
-						     NULL),
-			 MTASTS_OK);
+	assert_int_equal(
+	    tlsrptd_counters_get_cursor(c, "log:/x", &id, &off, NULL),
+	    MTASTS_OK);
 	assert_int_equal(off, 1234);
 	flush_ok(c);
 	tlsrptd_counters_close(c);
 	c = open_store();
-	assert_int_equal(tlsrptd_counters_get_cursor(c, "log:/x", &id, &off,
-						     NULL),
-			 MTASTS_OK);
+	assert_int_equal(
+	    tlsrptd_counters_get_cursor(c, "log:/x", &id, &off, NULL),
+	    MTASTS_OK);
 	assert_int_equal(id, 77);
 	assert_int_equal(off, 1234);
 	assert_int_equal(tlsrptd_counters_mark_reported(c, 20000, "a.example",
@@ -547,13 +546,10 @@ test_cursor_and_reported(void **state)
 	d.status = TLSRPTD_DELIVERY_TEMPFAIL;
 	d.attempts = 2;
 	d.next_retry = 100;
-	assert_int_equal(tlsrptd_counters_delivery_put(c, &d, NULL),
-			 MTASTS_OK);
+	assert_int_equal(tlsrptd_counters_delivery_put(c, &d, NULL), MTASTS_OK);
 	d.attempts = 3;
-	assert_int_equal(tlsrptd_counters_delivery_put(c, &d, NULL),
-			 MTASTS_OK);
-	assert_string_equal(tlsrptd_delivery_status_name(d.status),
-			    "tempfail");
+	assert_int_equal(tlsrptd_counters_delivery_put(c, &d, NULL), MTASTS_OK);
+	assert_string_equal(tlsrptd_delivery_status_name(d.status), "tempfail");
 	tlsrptd_counters_close(c);
 }
 
@@ -575,16 +571,14 @@ test_delivery_list(void **state)
 
 	(void)state;
 	c = open_store();
-	assert_int_equal(tlsrptd_counters_delivery_list(c, -1, 0,
-							count_delivery, &n,
-							NULL),
-			 MTASTS_OK);
+	assert_int_equal(
+	    tlsrptd_counters_delivery_list(c, -1, 0, count_delivery, &n, NULL),
+	    MTASTS_OK);
 	assert_int_equal(n, 1);
 	n = 0;
 	tlsrptd_counters_delivery_list(c, 20000, 50, count_delivery, &n, NULL);
 	assert_int_equal(n, 0);
-	tlsrptd_counters_delivery_list(c, 20000, 150, count_delivery, &n,
-				       NULL);
+	tlsrptd_counters_delivery_list(c, 20000, 150, count_delivery, &n, NULL);
 	assert_int_equal(n, 1);
 	tlsrptd_counters_close(c);
 }
@@ -631,8 +625,8 @@ test_bad_uri(void **state)
 	(void)state;
 	assert_null(tlsrptd_counters_open("redis://x", &err));
 	assert_int_equal(err.code, MTASTS_EINVAL);
-	assert_null(tlsrptd_counters_open("sqlite:/nonexistent/dir/x.db",
-					  &err));
+	assert_null(
+	    tlsrptd_counters_open("sqlite:/nonexistent/dir/x.db", &err));
 	assert_int_equal(err.code, MTASTS_ESTORE);
 }
 
@@ -640,12 +634,12 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_samples),
-		cmocka_unit_test(test_days),
-		cmocka_unit_test(test_cursor_and_reported),
-		cmocka_unit_test(test_delivery_list),
-		cmocka_unit_test(test_batch_bound),
-		cmocka_unit_test(test_bad_uri),
+	    cmocka_unit_test(test_samples),
+	    cmocka_unit_test(test_days),
+	    cmocka_unit_test(test_cursor_and_reported),
+	    cmocka_unit_test(test_delivery_list),
+	    cmocka_unit_test(test_batch_bound),
+	    cmocka_unit_test(test_bad_uri),
 	};
 	int rc;
 

@@ -39,8 +39,8 @@ parse_ok(const char *text, size_t len)
 	struct mtasts_tlsrpt_datagram *d = NULL;
 	const char *reason = NULL;
 	struct mtasts_error err;
-	int rc = mtasts_tlsrpt_datagram_parse(text, len, NOW, &d, &reason,
-					      &err);
+	int rc =
+	    mtasts_tlsrpt_datagram_parse(text, len, NOW, &d, &reason, &err);
 
 	if (rc != MTASTS_OK)
 		fail_msg("parse failed: %s (%s)", err.msg, reason);
@@ -54,9 +54,9 @@ parse_bad(const char *text, size_t len, int code)
 	const char *reason = NULL;
 	struct mtasts_error err;
 
-	assert_int_equal(mtasts_tlsrpt_datagram_parse(text, len, NOW, &d,
-						      &reason, &err),
-			 code);
+	assert_int_equal(
+	    mtasts_tlsrpt_datagram_parse(text, len, NOW, &d, &reason, &err),
+	    code);
 	assert_null(d);
 	assert_non_null(reason);
 	return reason;
@@ -72,16 +72,15 @@ test_samples(void **state)
 		enum mtasts_tlsrpt_policy_type type;
 		const char *pdomain;
 	} want[] = {
-		{1, true, MTASTS_TLSRPT_POLICY_NONE, "company-y.example"},
-		{1, true, MTASTS_TLSRPT_POLICY_STS, "company-y.example"},
-		{1, true, MTASTS_TLSRPT_POLICY_STS, "company-y.example"},
-		{1, true, MTASTS_TLSRPT_POLICY_STS, "company-y.example"},
-		{1, false, MTASTS_TLSRPT_POLICY_STS, "company-y.example"},
-		{1, false, MTASTS_TLSRPT_POLICY_STS, "company-y.example"},
-		{1, false, MTASTS_TLSRPT_POLICY_TLSA,
-		 "mx1.mail.company-y.example"},
-		{2, false, MTASTS_TLSRPT_POLICY_STS, "company-y.example"},
-		{1, false, MTASTS_TLSRPT_POLICY_NONE, "example.net"},
+	    {1, true, MTASTS_TLSRPT_POLICY_NONE, "company-y.example"},
+	    {1, true, MTASTS_TLSRPT_POLICY_STS, "company-y.example"},
+	    {1, true, MTASTS_TLSRPT_POLICY_STS, "company-y.example"},
+	    {1, true, MTASTS_TLSRPT_POLICY_STS, "company-y.example"},
+	    {1, false, MTASTS_TLSRPT_POLICY_STS, "company-y.example"},
+	    {1, false, MTASTS_TLSRPT_POLICY_STS, "company-y.example"},
+	    {1, false, MTASTS_TLSRPT_POLICY_TLSA, "mx1.mail.company-y.example"},
+	    {2, false, MTASTS_TLSRPT_POLICY_STS, "company-y.example"},
+	    {1, false, MTASTS_TLSRPT_POLICY_NONE, "example.net"},
 	};
 	(void)state;
 	for (int i = 0; i < 9; i++) {
@@ -291,10 +290,10 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_samples),
-		cmocka_unit_test(test_code_table),
-		cmocka_unit_test(test_hostile),
-		cmocka_unit_test(test_liberal),
+	    cmocka_unit_test(test_samples),
+	    cmocka_unit_test(test_code_table),
+	    cmocka_unit_test(test_hostile),
+	    cmocka_unit_test(test_liberal),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
