@@ -26,8 +26,11 @@
  *	(later SMTP probes of that address wait in arrival order; TLS-mode
  *	probes of different names on one address run side by side), at most
  *	max_connections in all, a pause of backoff_ms on an address after
- *	it answered 421, and each (mode, host, address, port) is probed once
- *	per prober: later requests get the cached result.
+ *	it answered 421, and each (host, address, port) is probed by SMTP
+ *	once per prober: later requests get the cached result (the newest
+ *	cache_max results are kept; a request arriving while the probe runs
+ *	waits for it). Memory stays bounded: idle addresses and finished
+ *	TLS-mode probes are freed.
  *
  *	Async contract: if mtasts_probe() returns an error, the callback
  *	never runs; otherwise it runs exactly once, never from inside the
@@ -127,6 +130,9 @@ struct mtasts_probe_options {
 	unsigned backoff_ms;	/* pause on an address after 421 (5000) */
 	unsigned max_connections; /* at once, all addresses (64) */
 	bool old_tls;		/* also test TLS 1.1 / 1.0 (default true) */
+	unsigned cache_max;	/* SMTP results kept for later requests,
+				   oldest dropped first (default 20000);
+				   TLS-mode results are not kept */
 };
 
 /* Fill *opt with the defaults above. */

@@ -75,6 +75,7 @@ struct mtasts_probe_handle {
 
 struct entry {
 	struct entry *hnext;	/* hash chain */
+	struct entry *dnext;	/* done list (SMTP results kept) */
 	struct entry *qnext;	/* slot queue */
 	struct slot *slot;
 	char key[MTASTS_PROBE_HOST_MAX + 80];
@@ -90,7 +91,9 @@ struct entry {
 struct slot {
 	struct slot *hnext;
 	struct slot *wnext;	/* waiting for a free connection */
-	char ip[MTASTS_PROBE_HOST_MAX + 80];	/* address (or entry key) */
+	struct mtasts_prober *p;
+	char ip[48];
+	bool private_;		/* a TLS-mode entry's own slot, not hashed */
 	struct entry *qhead, *qtail;
 	bool busy;
 	bool waiting;
@@ -108,6 +111,8 @@ struct mtasts_prober {
 	struct slot *sbucket[NBUCKETS];
 	struct slot *whead, *wtail;
 	unsigned running;
+	struct entry *dhead, *dtail;	/* done SMTP entries, oldest first */
+	unsigned ndone;
 };
 
 void
@@ -123,6 +128,7 @@ mtasts_probe_options_init(struct mtasts_probe_options *opt)
 	opt->backoff_ms = 5000;
 	opt->max_connections = 64;
 	opt->old_tls = true;
+	opt->cache_max = 20000;
 }
 
 const char *
@@ -296,6 +302,8 @@ mtasts_prober_new(struct event_base *base,
 		p->opt.total_timeout_ms = 60000;
 	if (p->opt.quit_timeout_ms == 0)
 		p->opt.quit_timeout_ms = 2000;
+	if (p->opt.cache_max == 0)
+		p->opt.cache_max = 20000;
 	p->ctx = make_ctx(opt ? opt : &p->opt, 0, err, &rc);
 	if (p->ctx == NULL)
 		goto fail;
@@ -320,6 +328,9 @@ fail:
 static void conn_free(struct conn *c);
 static void entry_next(struct entry *e, int how);
 static void slot_pump(struct mtasts_prober *p, struct slot *s);
+static void slot_maybe_free(struct mtasts_prober *p, struct slot *s);
+static void entry_release(struct mtasts_prober *p, struct entry *e,
+    bool evict);
 
 /* How a connection ended, for entry_attempt_done(). */
 enum { END_OK, END_UNTESTED, END_FAILED };
@@ -902,6 +913,7 @@ on_deliver(evutil_socket_t fd, short what, void *arg)
 		h->next->prev = h->prev;
 	event_free(h->ev);
 	mtasts__free(h);
+	entry_release(e->p, e, false);
 	cb(cbarg, &res);
 }
 
@@ -912,13 +924,34 @@ entry_done(struct mtasts_prober *p, struct entry *e)
 	struct mtasts_probe_handle *h;
 
 	e->state = E_DONE;
+	e->slot = NULL;
 	p->running--;
 	s->busy = false;
 	for (h = e->waiters; h; h = h->next)
 		event_active(h->ev, EV_TIMEOUT, 0);
-	if (e->got_421 && p->opt.backoff_ms > 0 && s->backoff != NULL) {
+	if (e->got_421 && p->opt.backoff_ms > 0 && !s->private_) {
 		s->backing_off = true;
 		arm(s->backoff, p->opt.backoff_ms);
+	}
+	if (e->res.mode == MTASTS_PROBE_SMTP) {
+		/* Keep the result for later requests, up to cache_max. */
+		if (p->dtail)
+			p->dtail->dnext = e;
+		else
+			p->dhead = e;
+		p->dtail = e;
+		p->ndone++;
+		while (p->ndone > p->opt.cache_max && p->dhead != NULL &&
+		    p->dhead->waiters == NULL) {
+			struct entry *old = p->dhead;
+
+			p->dhead = old->dnext;
+			if (p->dhead == NULL)
+				p->dtail = NULL;
+			p->ndone--;
+			old->dnext = NULL;
+			entry_release(p, old, true);
+		}
 	}
 	slot_pump(p, s);
 	/* A connection became free: let waiting addresses go. */
@@ -932,6 +965,7 @@ entry_done(struct mtasts_prober *p, struct entry *e)
 		w->wnext = NULL;
 		slot_pump(p, w);
 	}
+	slot_maybe_free(p, s);
 }
 
 /* One connection of e ended: try an old TLS version next, or finish. */
@@ -975,16 +1009,12 @@ static void
 on_backoff(evutil_socket_t fd, short what, void *arg)
 {
 	struct slot *s = arg;
-	struct mtasts_prober *p = NULL;
-	struct entry *e = s->qhead;
 
 	(void)fd;
 	(void)what;
 	s->backing_off = false;
-	if (e != NULL)
-		p = e->p;
-	if (p != NULL)
-		slot_pump(p, s);
+	slot_pump(s->p, s);
+	slot_maybe_free(s->p, s);
 }
 
 static void
@@ -1018,27 +1048,72 @@ slot_pump(struct mtasts_prober *p, struct slot *s)
 	conn_start(e, p, 0);
 }
 
+/* The slot of address ip, or (private_) a new slot of one entry. */
 static struct slot *
-get_slot(struct mtasts_prober *p, const char *ip)
+get_slot(struct mtasts_prober *p, const char *ip, bool private_)
 {
 	unsigned b = hash_str(ip);
 	struct slot *s;
 
-	for (s = p->sbucket[b]; s; s = s->hnext)
-		if (strcmp(s->ip, ip) == 0)
-			return s;
+	if (!private_)
+		for (s = p->sbucket[b]; s; s = s->hnext)
+			if (strcmp(s->ip, ip) == 0)
+				return s;
 	s = mtasts__calloc(1, sizeof(*s));
 	if (s == NULL)
 		return NULL;
+	s->p = p;
+	s->private_ = private_;
 	snprintf(s->ip, sizeof(s->ip), "%s", ip);
 	s->backoff = evtimer_new(p->base, on_backoff, s);
 	if (s->backoff == NULL) {
 		mtasts__free(s);
 		return NULL;
 	}
-	s->hnext = p->sbucket[b];
-	p->sbucket[b] = s;
+	if (!private_) {
+		s->hnext = p->sbucket[b];
+		p->sbucket[b] = s;
+	}
 	return s;
+}
+
+/* Free a slot that has nothing left to do (no queue, no back-off). */
+static void
+slot_maybe_free(struct mtasts_prober *p, struct slot *s)
+{
+	if (s->busy || s->backing_off || s->waiting || s->qhead != NULL)
+		return;
+	if (!s->private_) {
+		struct slot **pp = &p->sbucket[hash_str(s->ip)];
+
+		while (*pp != NULL && *pp != s)
+			pp = &(*pp)->hnext;
+		if (*pp == s)
+			*pp = s->hnext;
+	}
+	event_free(s->backoff);
+	mtasts__free(s);
+}
+
+/*
+ * Free a done entry nobody waits for, unless it is an SMTP result kept
+ * in the cache and evict is false (cached results leave through the done
+ * list in entry_done(), which evicts the oldest).
+ */
+static void
+entry_release(struct mtasts_prober *p, struct entry *e, bool evict)
+{
+	struct entry **pp;
+
+	if (e->state != E_DONE || e->waiters != NULL ||
+	    (e->res.mode == MTASTS_PROBE_SMTP && !evict))
+		return;
+	pp = &p->ebucket[hash_str(e->key)];
+	while (*pp != NULL && *pp != e)
+		pp = &(*pp)->hnext;
+	if (*pp == e)
+		*pp = e->hnext;
+	mtasts__free(e);
 }
 
 static bool
@@ -1108,11 +1183,12 @@ mtasts_probe(struct mtasts_prober *p, enum mtasts_probe_mode mode,
 		/* SMTP: one connection per address. A TLS probe (a web
 		 * server's port 443, many names on one address) queues only
 		 * behind probes of the same name. */
-		struct slot *s = get_slot(p, mode == MTASTS_PROBE_SMTP ? ip :
-		    key);
+		struct slot *s = get_slot(p, ip, mode != MTASTS_PROBE_SMTP);
 
 		e = s ? mtasts__calloc(1, sizeof(*e)) : NULL;
 		if (e == NULL) {
+			if (s != NULL)
+				slot_maybe_free(p, s);
 			event_free(h->ev);
 			mtasts__free(h);
 			return mtasts_error_set(err, MTASTS_ENOMEM,
@@ -1167,9 +1243,15 @@ mtasts_probe_cancel(struct mtasts_prober *p, struct mtasts_probe_handle *h)
 		h->e->waiters = h->next;
 	if (h->next)
 		h->next->prev = h->prev;
-	event_free(h->ev);
-	mtasts__free(h);
-	/* The probe itself goes on: its result stays cached. */
+	{
+		struct entry *e = h->e;
+
+		event_free(h->ev);
+		mtasts__free(h);
+		/* The probe itself goes on; a finished TLS-mode result
+		 * nobody waits for is dropped. */
+		entry_release(e->p, e, false);
+	}
 }
 
 void
@@ -1192,19 +1274,24 @@ mtasts_prober_free(struct mtasts_prober *p)
 				h = hn;
 			}
 			conn_free(e->conn);
+			if (e->slot != NULL && e->slot->private_) {
+				event_free(e->slot->backoff);
+				mtasts__free(e->slot);
+			}
 			mtasts__free(e);
 			e = next;
 		}
-		{
-			struct slot *s = p->sbucket[b];
+	}
+	/* Shared slots last: queued entries above still pointed at them. */
+	for (unsigned b = 0; b < NBUCKETS; b++) {
+		struct slot *s = p->sbucket[b];
 
-			while (s != NULL) {
-				struct slot *sn = s->hnext;
+		while (s != NULL) {
+			struct slot *sn = s->hnext;
 
-				event_free(s->backoff);
-				mtasts__free(s);
-				s = sn;
-			}
+			event_free(s->backoff);
+			mtasts__free(s);
+			s = sn;
 		}
 	}
 	SSL_CTX_free(p->ctx);

@@ -424,6 +424,8 @@ on_watchdog(evutil_socket_t fd, short what, void *arg)
 	event_base_loopbreak(arg);
 }
 
+static unsigned cache_max;	/* 0: default */
+
 static struct mtasts_prober *
 new_prober(struct event_base *base, unsigned backoff_ms)
 {
@@ -439,6 +441,7 @@ new_prober(struct event_base *base, unsigned backoff_ms)
 	o.total_timeout_ms = 3000;
 	o.quit_timeout_ms = 300;
 	o.backoff_ms = backoff_ms;
+	o.cache_max = cache_max;
 	assert_int_equal(mtasts_prober_new(base, &o, &p, &err), MTASTS_OK);
 	return p;
 }
@@ -741,6 +744,60 @@ test_tls_mode_and_free(void **state)
 	event_base_free(base);
 }
 
+/* Run one probe on an existing prober and server; wait for it. */
+static void
+again(struct event_base *base, struct mtasts_prober *p, struct server *s,
+    enum mtasts_probe_mode mode, const char *host, struct got *g)
+{
+	struct mtasts_error err;
+	int left = 1;
+
+	memset(g, 0, sizeof(*g));
+	g->left = &left;
+	g->base = base;
+	assert_int_equal(mtasts_probe(p, mode, host, "127.0.0.1", s->port,
+	    on_result, g, NULL, &err), MTASTS_OK);
+	event_base_dispatch(base);
+	assert_true(g->done);
+}
+
+/* The cache keeps the newest cache_max SMTP results; TLS-mode results
+ * are not kept. */
+static void
+test_cache_bound(void **state)
+{
+	struct event_base *base = event_base_new();
+	struct mtasts_prober *p;
+	struct server s;
+	struct got g;
+
+	(void)state;
+	cache_max = 1;
+	p = new_prober(base, 0);
+	cache_max = 0;
+	server_start(&s, base, S_NO_STARTTLS);	/* one connection each */
+	again(base, p, &s, MTASTS_PROBE_SMTP, "a.test.invalid", &g);
+	again(base, p, &s, MTASTS_PROBE_SMTP, "a.test.invalid", &g);
+	assert_true(g.r.cached);
+	assert_int_equal(s.conns, 1);
+	again(base, p, &s, MTASTS_PROBE_SMTP, "b.test.invalid", &g);
+	assert_int_equal(s.conns, 2);
+	/* a was evicted by b. */
+	again(base, p, &s, MTASTS_PROBE_SMTP, "a.test.invalid", &g);
+	assert_false(g.r.cached);
+	assert_int_equal(s.conns, 3);
+	/* TLS mode: the banner is not a handshake; probed every time. */
+	again(base, p, &s, MTASTS_PROBE_TLS, "a.test.invalid", &g);
+	assert_int_equal(g.r.status, MTASTS_PROBE_FAILED);
+	assert_int_equal(g.r.stage, MTASTS_STAGE_HANDSHAKE);
+	again(base, p, &s, MTASTS_PROBE_TLS, "a.test.invalid", &g);
+	assert_false(g.r.cached);
+	assert_int_equal(s.conns, 5);
+	mtasts_prober_free(p);
+	server_stop(&s);
+	event_base_free(base);
+}
+
 static int
 setup(void **state)
 {
@@ -771,6 +828,7 @@ main(void)
 		cmocka_unit_test(test_politeness),
 		cmocka_unit_test(test_backoff),
 		cmocka_unit_test(test_tls_mode_and_free),
+		cmocka_unit_test(test_cache_bound),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
