@@ -134,6 +134,13 @@ expect emptybody.test 2 STS-POLICY-SYNTAX=FAIL
 expect hostnx.test 2 STS-HOST-RESOLVES=FAIL
 expect dnsfail.test 3 STS-TXT-PRESENT=NOT-TESTED MX-SET=NOT-TESTED
 
+# A banner slower than --timeout: could not test (exit 3), not a failure.
+timeout 60 "$MTASTS_BIN" --resolver "$LAB_RESOLVER" --ca-file "$LAB_CA" \
+	--timeout 1.5 --json check mx-enforce-slow.test >"$work/slow.json"
+rc=$?
+if [[ $rc == 3 ]] && has "$work/slow.json" MX-BANNER@slow.mx.test=NOT-TESTED
+then ok; else bad "slow banner with --timeout 1.5: exit $rc"; fi
+
 # The testing-mode message says what would fail once enforced.
 if jq -e '[.items[] | select(.id == "MX-CERT-NAME") |
 	.message | test("FAIL once the policy is switched to enforce")] |

@@ -47,7 +47,8 @@ enum script {
 	S_SILENT,
 	S_GARBAGE_TLS,
 	S_ALERT,
-	S_421
+	S_421,
+	S_GREYLIST	/* 450 to EHLO */
 };
 
 struct server {
@@ -200,7 +201,10 @@ s_read(struct bufferevent *bev, void *arg)
 	}
 	while ((line = evbuffer_readln(in, NULL, EVBUFFER_EOL_CRLF)) != NULL) {
 		if (strncasecmp(line, "EHLO", 4) == 0) {
-			if (c->s->script == S_NO_STARTTLS)
+			if (c->s->script == S_GREYLIST)
+				say(c, "450 4.7.1 greylisted, come back "
+				       "later\r\n");
+			else if (c->s->script == S_NO_STARTTLS)
 				say(c, "250-mx.test.invalid\r\n250 PIPELINING"
 				       "\r\n");
 			else
@@ -565,6 +569,8 @@ test_hostile(void **state)
 		{S_421, MTASTS_PROBE_UNTESTED, MTASTS_STAGE_BANNER, "421"},
 		{S_NO_STARTTLS, MTASTS_PROBE_FAILED, MTASTS_STAGE_EHLO,
 		    "STARTTLS is not offered"},
+		{S_GREYLIST, MTASTS_PROBE_UNTESTED, MTASTS_STAGE_EHLO,
+		    "greylisting"},
 	};
 
 	(void)state;
