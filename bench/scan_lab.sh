@@ -19,6 +19,7 @@ conc=${3:-200}
 bin=$(readlink -f "$bin")
 
 export BENCH_N=$n BENCH_BIN=$bin BENCH_CONC=$conc
+# shellcheck disable=SC2016 # expanded by the inner shell, inside the lab
 LAB_BULK=$n LAB_BULK_MIX=${LAB_BULK_MIX:-1} "$top/tests/lab/run-in-lab.sh" bash -c '
   set -euo pipefail
   out=$(mktemp) err=$(mktemp) tm=$(mktemp)

@@ -217,8 +217,8 @@ if grep -q 'every MX offers STARTTLS' "$work/scan.err" &&
 # Postfix logs one connect per probe connection; the shared MX
 # (127.0.3.12) is probed by one main and one old-TLS connection only.
 n=$(grep -c 'connect from .*\[127\.0\.0\.1\]' "${LAB_MX_LOG:-/dev/null}" 2>/dev/null)
-shared=$(grep -E ' shared postfix/smtpd\[[0-9]+\]: connect from' \
-	"${LAB_MX_LOG:-/dev/null}" 2>/dev/null | wc -l)
+shared=$(grep -cE ' shared postfix/smtpd\[[0-9]+\]: connect from' \
+	"${LAB_MX_LOG:-/dev/null}" 2>/dev/null)
 if [[ -n ${LAB_MX_LOG:-} && -f $LAB_MX_LOG ]]; then
 	# shared.mx.test was checked by 3 domains in the scan (and by
 	# mx-shared1 once before): at most 2 runs x 2 connections.
