@@ -25,6 +25,7 @@
 #include "mtasts/fetch.h"
 #include "mtasts/probe.h"
 #include "mtasts/resolver.h"
+#include "util/alloc.h"
 
 #define ENFORCE_BODY                                                       \
 	"version: STSv1\nmode: enforce\nmx: mx1.example.test\n"            \
@@ -779,6 +780,52 @@ test_bad_input(void **state)
 	event_base_free(base);
 }
 
+/* OOM torture: fail the n-th library allocation, for every n. */
+static void
+test_oom(void **state)
+{
+	unsigned long n, used = 0;
+
+	(void)state;
+	for (n = 1; n < 2000; n++) {
+		struct mtasts_checker_options o;
+		struct mtasts_checker *c = NULL;
+		struct mtasts_check_report *rep = NULL;
+		struct mtasts_error err;
+		struct world w;
+		int rc;
+
+		base_world(&w, ENFORCE_BODY);
+		w.base = event_base_new();
+		mtasts_checker_options_init(&o);
+		o.dns_ops = &fake_dns;
+		o.dns_impl = &w;
+		o.http_ops = &fake_http;
+		o.http_impl = &w;
+		o.probe_ops = &fake_probe;
+		o.probe_impl = &w;
+		mtasts__alloc_fail_at(n);
+		rc = mtasts_checker_new(w.base, &o, &c, &err);
+		if (rc == MTASTS_OK) {
+			rc = mtasts_check(c, "example.test", NULL, on_report,
+			    &rep, &err);
+			if (rc == MTASTS_OK)
+				event_base_dispatch(w.base);
+			else
+				assert_int_equal(rc, MTASTS_ENOMEM);
+		} else {
+			assert_int_equal(rc, MTASTS_ENOMEM);
+		}
+		used = mtasts__alloc_fail_at(0);
+		mtasts_check_report_free(rep);
+		mtasts_checker_free(c);
+		event_base_free(w.base);
+		if (used < n)
+			break;	/* the whole run needed fewer allocations */
+	}
+	assert_true(n > 20 && n < 2000);
+}
+
 int
 main(void)
 {
@@ -790,6 +837,7 @@ main(void)
 		cmocka_unit_test(test_mx_rules),
 		cmocka_unit_test(test_state),
 		cmocka_unit_test(test_bad_input),
+		cmocka_unit_test(test_oom),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
