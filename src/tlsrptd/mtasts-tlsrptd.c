@@ -37,6 +37,9 @@ static struct tlsrptd_config cfg;
 static bool use_syslog;
 static int log_max = LOG_INFO;
 
+static void vlog_msg(int prio, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+
 static void
 vlog_msg(int prio, const char *fmt, va_list ap)
 {
