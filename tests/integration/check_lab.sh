@@ -134,6 +134,29 @@ expect emptybody.test 2 STS-POLICY-SYNTAX=FAIL
 expect hostnx.test 2 STS-HOST-RESOLVES=FAIL
 expect dnsfail.test 3 STS-TXT-PRESENT=NOT-TESTED MX-SET=NOT-TESTED
 
+# Hostile MX hosts (tests/lab/hostile-smtp.py): each cut off by a limit
+# or a timer with a clear state; --timeout 3 keeps the waits short.
+hostile() { # DOMAIN EXIT SPEC
+	local d=$1 want=$2 spec=$3 rc f=$work/$1.json
+	timeout 60 "$MTASTS_BIN" --resolver "$LAB_RESOLVER" --ca-file "$LAB_CA" \
+		--timeout 3 --json check "$d" >"$f" 2>/dev/null
+	rc=$?
+	if [[ $rc == "$want" ]] && has "$f" "$spec"; then ok; else
+		bad "$d: exit $rc (want $want), $spec: $(jq -c '[.items[] |
+			select(.group == "mx" and .state != "PASS" and
+			.state != "INFO") | [.id, .state]]' "$f" 2>/dev/null)"
+	fi
+}
+if grep -q '^scenario mx-hostile-endless.test' "$lab/scenarios.bash"; then
+	hostile mx-hostile-endless.test 2 MX-BANNER@endless.mx.test=FAIL
+	hostile mx-hostile-giantline.test 2 MX-BANNER@giantline.mx.test=FAIL
+	hostile mx-hostile-drip.test 3 MX-BANNER@drip.mx.test=NOT-TESTED
+	hostile mx-hostile-silent.test 3 MX-BANNER@silent.mx.test=NOT-TESTED
+	hostile mx-hostile-tlsalert.test 2 MX-TLS-VERSION@tlsalert.mx.test=FAIL
+	hostile mx-hostile-garbage.test 2 MX-BANNER@garbage.mx.test=FAIL
+	hostile mx-hostile-badreply.test 2 MX-EHLO@badreply.mx.test=FAIL
+fi
+
 # A banner slower than --timeout: could not test (exit 3), not a failure.
 timeout 60 "$MTASTS_BIN" --resolver "$LAB_RESOLVER" --ca-file "$LAB_CA" \
 	--timeout 1.5 --json check mx-enforce-slow.test >"$work/slow.json"
