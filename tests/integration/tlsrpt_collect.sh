@@ -38,6 +38,14 @@ BUILD=${MTASTS_BUILD_DIR:-$SRC/build}
 TOOL=$BUILD/bench_tlsrpt_intake
 TEST_COUNTERS=$BUILD/test_tlsrpt_counters
 [ -x "$TOOL" ] || skip "$TOOL is not built"
+# The collector process: the program's own "collect" command when it is
+# built, else the bench tool's copy of the same code.
+COLLECT=("$TOOL" collect)
+TLSRPTD=${MTASTS_TLSRPTD_BIN:-$BUILD/mtasts-tlsrptd}
+if [ -x "$TLSRPTD" ] && "$TLSRPTD" collect --help >/dev/null 2>&1; then
+  COLLECT=("$TLSRPTD" collect)
+fi
+echo "collector: ${COLLECT[*]}"
 SAMPLES=$SRC/tests/data/tlsrpt_datagram/datagrams.jsonl
 
 T=$(mktemp -d /tmp/mtasts-tlsrpt.XXXXXX)
@@ -76,7 +84,7 @@ check() {
 # start_collector NAME ARGS...: background collector, pid in $T/NAME.pid
 start_collector() {
   local name=$1; shift
-  "$TOOL" collect "$@" --stats >"$T/$name.out" 2>"$T/$name.err" &
+  "${COLLECT[@]}" "$@" --stats >"$T/$name.out" 2>"$T/$name.err" &
   echo $! >"$T/$name.pid"
 }
 stop_collector() {
@@ -222,12 +230,12 @@ check "nothing lost across the outage" $((before + sent_c)) \
 LOG=$T/mail.log
 cat "$SRC"/tests/data/postfix_log/{verified,expired,not_offered,untrusted}.log >"$LOG"
 L="sqlite:$T/log.db"
-"$TOOL" collect --store "$L" --log "$LOG" >/dev/null 2>&1
+"${COLLECT[@]}" --store "$L" --log "$LOG" >/dev/null 2>&1
 check "log sessions" 4 "$(sessions "$L")"
-"$TOOL" collect --store "$L" --log "$LOG" >/dev/null 2>&1
+"${COLLECT[@]}" --store "$L" --log "$LOG" >/dev/null 2>&1
 check "restart does not recount" 4 "$(sessions "$L")"
 cat "$SRC"/tests/data/postfix_log/rfc3339.log >>"$LOG"
-"$TOOL" collect --store "$L" --log "$LOG" >/dev/null 2>&1
+"${COLLECT[@]}" --store "$L" --log "$LOG" >/dev/null 2>&1
 check "appended lines counted once" 5 "$(sessions "$L")"
 start_collector f --store "$L" --log "$LOG" --follow --flush-ms 100
 sleep 0.5
@@ -240,7 +248,7 @@ stop_collector f
 check "followed appends and a rotation" 7 "$(sessions "$L")"
 grep -q rotated "$T/f.err" && ok "rotation logged" || bad "rotation not logged"
 cat "$SRC"/tests/data/postfix_log/verified.log | \
-  "$TOOL" collect --store "$L" --log - >/dev/null 2>&1
+  "${COLLECT[@]}" --store "$L" --log - >/dev/null 2>&1
 check "standard input" 8 "$(sessions "$L")"
 
 echo "tlsrpt_collect: $passed passed, $failed failed"
