@@ -9,8 +9,9 @@
 #    store_servers.sh does);
 #  - two collectors feeding one PostgreSQL database at the same time:
 #    the counts are the sums;
-#  - PostgreSQL stopped while a collector counts: the outage is logged,
-#    nothing counted is lost once it is back;
+#  - PostgreSQL stopped while a collector counts, and SQLite on a full
+#    file system: the failure is logged, nothing counted is lost once the
+#    store is back;
 #  - the log reader: counts a Postfix log, does not recount it after a
 #    restart (committed cursor), counts only appended lines, follows a
 #    rotation.
@@ -130,6 +131,32 @@ stop_collector c0b
 rej=$("$TOOL" count --store "sqlite:$T/c0.db" | grep -c '^reject datagram/')
 [ "$rej" -ge 5 ] && ok "hostile datagrams counted as rejected ($rej reasons)" ||
   bad "rejected datagrams not counted: $rej"
+
+# ---- full disk (SQLite on a small tmpfs in this mount namespace) ------------
+mkdir -p "$T/small"
+if mount -t tmpfs -o size=2m tmpfs "$T/small" 2>/dev/null; then
+  start_collector full --store "sqlite:$T/small/c.db" --socket "$T/full.sock" \
+    --flush-ms 100
+  wait_until 5 test -S "$T/full.sock"
+  sleep 0.3
+  dd if=/dev/zero of="$T/small/filler" bs=4k 2>/dev/null
+  "$TOOL" send --socket "$T/full.sock" --file "$SAMPLES" --count 900 \
+    --rate 2000 >"$T/send-full.out"
+  sleep 1
+  grep -q 'keeping .* sessions in memory' "$T/full.err" &&
+    ok "full disk reported" || bad "full disk not reported: $(cat "$T/full.err")"
+  rm -f "$T/small/filler"
+  sleep 1
+  grep -q 'counter store back' "$T/full.err" && ok "recovery after full disk" ||
+    bad "no recovery after full disk"
+  stop_collector full
+  check "nothing lost to the full disk" \
+    "$(sed -n 's/.* sessions=\([0-9]*\).*/\1/p' "$T/send-full.out")" \
+    "$(sessions "sqlite:$T/small/c.db")"
+  umount "$T/small"
+else
+  echo "note: no tmpfs mount: full disk test skipped"
+fi
 
 # ---- PostgreSQL --------------------------------------------------------------
 PP=$(free_port)
