@@ -322,6 +322,11 @@ scenario mx-enforce-good.test policy - enforce - \
 	mx good
 	deliver verified
 	expect policy.mx '["good.mx.test"]'
+scenario mx-complete.test policy - enforce - \
+	"enforce, good MX, TLS-RPT published: everything a checker wants"
+	mx good
+	rr "_smtp._tls.{d}." TXT '"v=TLSRPTv1; rua=mailto:tlsrpt@mx-complete.test"'
+	deliver verified
 scenario mx-enforce-chain.test policy - enforce - \
 	"enforce; MX sends its certificate with the intermediate CA"
 	mx chain
