@@ -46,7 +46,7 @@ extern "C" {
 #endif
 
 #define MTASTS_POSTFIX_LOG_LINE_MAX 16384
-#define MTASTS_POSTFIX_LOG_PENDING_MAX 4096
+#define MTASTS_POSTFIX_LOG_PENDING_MAX 1024
 
 enum mtasts_postfix_log_kind {
 	MTASTS_PFLOG_NONE = 0,    /* not a line the reader uses */
@@ -144,8 +144,10 @@ int mtasts_postfix_log_feed(struct mtasts_postfix_log *p, const char *line,
 void mtasts_postfix_log_stats(const struct mtasts_postfix_log *p,
 			      uint64_t *sessions, uint64_t *unmatched);
 
-/* Whether a "TLSRPT:" line was seen: from then on only those lines are
- * counted (Postfix >= 3.10 logs both kinds). */
+/* Whether a "TLSRPT:" line was seen (Postfix >= 3.10 logs one per
+ * failed session; its failure type then replaces the one read from the
+ * other lines of that session, which is still counted once, when its
+ * delivery line comes). */
 bool mtasts_postfix_log_tlsrpt_mode(const struct mtasts_postfix_log *p);
 
 /* Free. NULL-safe. */

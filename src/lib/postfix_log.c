@@ -589,20 +589,28 @@ mtasts_postfix_log_parse_line(const char *line, size_t len, int64_t now,
 
 /* ---- correlator ---------------------------------------------------- */
 
-struct pend {
-	bool used;
-	bool tls;  /* a TLS line was seen */
-	bool fail; /* a failure line was seen */
-	long pid;
-	uint32_t ph; /* hash of the process name */
+#define HELD_MAX 4	/* sessions of one delivery attempt (MX tries) */
+
+/* One TLS session of an smtp process waiting for its delivery line. */
+struct held {
+	bool tls;		/* a TLS line was seen */
+	bool fail;		/* a failure line was seen */
+	bool tlsrpt;		/* Postfix >= 3.10 decided (TLSRPT: line) */
 	enum mtasts_postfix_log_trust trust;
 	enum mtasts_tlsrpt_result result;
-	uint64_t seq; /* for eviction of the oldest */
-	int64_t time;
 	char host[256];
 	char ip[64];
 	char reason[128];
-	/* the last failure counted from delivery lines (dedup) */
+};
+
+struct pend {
+	bool used;
+	long pid;
+	uint32_t ph;		/* hash of the process name */
+	uint64_t seq;		/* for eviction of the oldest */
+	size_t nheld;
+	struct held held[HELD_MAX];
+	/* the last delivery counted (dedup of further recipients) */
 	char last_qid[32];
 	char last_ip[64];
 };
@@ -612,11 +620,10 @@ struct mtasts_postfix_log {
 	mtasts_postfix_log_policy_fn policy_fn;
 	mtasts_postfix_log_session_fn session_fn;
 	void *arg;
-	bool tlsrpt_mode;
+	bool tlsrpt_seen;
 	uint64_t seq;
 	uint64_t sessions;
 	uint64_t unmatched;
-	size_t npend;
 	struct pend pend[MTASTS_POSTFIX_LOG_PENDING_MAX];
 };
 
@@ -644,8 +651,8 @@ mtasts_postfix_log_free(struct mtasts_postfix_log *p)
 }
 
 void
-mtasts_postfix_log_stats(const struct mtasts_postfix_log *p, uint64_t *sessions,
-			 uint64_t *unmatched)
+mtasts_postfix_log_stats(const struct mtasts_postfix_log *p,
+			 uint64_t *sessions, uint64_t *unmatched)
 {
 	if (sessions != NULL)
 		*sessions = p->sessions;
@@ -656,7 +663,7 @@ mtasts_postfix_log_stats(const struct mtasts_postfix_log *p, uint64_t *sessions,
 bool
 mtasts_postfix_log_tlsrpt_mode(const struct mtasts_postfix_log *p)
 {
-	return p->tlsrpt_mode;
+	return p->tlsrpt_seen;
 }
 
 static uint32_t
@@ -703,8 +710,7 @@ slot(struct mtasts_postfix_log *p, const struct mtasts_postfix_log_line *l,
 		return NULL;
 	if (free_slot == NULL) {
 		free_slot = oldest;
-		if (free_slot->tls || free_slot->fail)
-			p->unmatched++;
+		p->unmatched += free_slot->nheld;
 	}
 	memset(free_slot, 0, sizeof(*free_slot));
 	free_slot->used = true;
@@ -717,46 +723,45 @@ slot(struct mtasts_postfix_log *p, const struct mtasts_postfix_log_line *l,
 /* Emit one session for recipient domain. */
 static void
 emit(struct mtasts_postfix_log *p, int64_t t, const char *domain,
-     const char *host, const char *ip, bool tls,
-     enum mtasts_postfix_log_trust trust, bool fail,
-     enum mtasts_tlsrpt_result result, const char *reason, bool tlsrpt)
+     const struct held *h)
 {
 	struct mtasts_postfix_log_policy pol;
 	struct mtasts_tlsrpt_session s;
 
 	memset(&pol, 0, sizeof(pol));
-	if (p->policy_fn == NULL || p->policy_fn(p->arg, domain, &pol) != 0)
-		memset(&pol, 0, sizeof(pol)),
-		    pol.type = MTASTS_TLSRPT_POLICY_NONE;
+	if (p->policy_fn == NULL || p->policy_fn(p->arg, domain, &pol) != 0) {
+		memset(&pol, 0, sizeof(pol));
+		pol.type = MTASTS_TLSRPT_POLICY_NONE;
+	}
 	memset(&s, 0, sizeof(s));
 	s.time = t;
 	s.report_domain = domain;
-	s.policy_domain =
-	    pol.policy_domain != NULL ? pol.policy_domain : domain;
+	s.policy_domain = pol.policy_domain != NULL ? pol.policy_domain
+						    : domain;
 	s.policy_type = pol.type;
 	s.policy_strings = pol.strings;
 	s.policy_string_count = pol.string_count;
 	s.mx_patterns = pol.mx_patterns;
 	s.mx_pattern_count = pol.mx_pattern_count;
-	if (tlsrpt) {
-		s.success = !fail;
-		s.result = result;
+	s.result = h->result;
+	if (h->tlsrpt) {
+		/* Postfix applied the policy itself. */
+		s.success = !h->fail;
 	} else if (pol.type == MTASTS_TLSRPT_POLICY_NONE) {
 		/* Nothing to validate against: any TLS session counts as a
 		 * success; only a session without TLS fails. */
-		s.success = tls;
-		s.result =
-		    fail ? result : MTASTS_TLSRPT_R_STARTTLS_NOT_SUPPORTED;
-	} else if (fail) {
+		s.success = h->tls;
+		if (!h->fail)
+			s.result = MTASTS_TLSRPT_R_STARTTLS_NOT_SUPPORTED;
+	} else if (h->fail) {
 		s.success = false;
-		s.result = result;
-	} else if (tls && (trust == MTASTS_PFLOG_VERIFIED ||
-			   (trust == MTASTS_PFLOG_TRUSTED &&
-			    pol.type == MTASTS_TLSRPT_POLICY_STS))) {
+	} else if (h->tls && (h->trust == MTASTS_PFLOG_VERIFIED ||
+			      (h->trust == MTASTS_PFLOG_TRUSTED &&
+			       pol.type == MTASTS_TLSRPT_POLICY_STS))) {
 		s.success = true;
-	} else if (tls) {
+	} else if (h->tls) {
 		s.success = false;
-		s.result = trust == MTASTS_PFLOG_UNTRUSTED &&
+		s.result = h->trust == MTASTS_PFLOG_UNTRUSTED &&
 				   pol.type == MTASTS_TLSRPT_POLICY_STS
 			       ? MTASTS_TLSRPT_R_CERTIFICATE_NOT_TRUSTED
 			       : MTASTS_TLSRPT_R_VALIDATION_FAILURE;
@@ -765,14 +770,40 @@ emit(struct mtasts_postfix_log *p, int64_t t, const char *domain,
 		s.result = MTASTS_TLSRPT_R_STARTTLS_NOT_SUPPORTED;
 	}
 	if (!s.success) {
-		s.receiving_mx_hostname = host[0] != '\0' ? host : NULL;
-		s.receiving_ip = ip[0] != '\0' ? ip : NULL;
-		s.failure_reason_code =
-		    reason != NULL && reason[0] != '\0' ? reason : NULL;
+		s.receiving_mx_hostname = h->host[0] != '\0' ? h->host : NULL;
+		s.receiving_ip = h->ip[0] != '\0' ? h->ip : NULL;
+		s.failure_reason_code = h->reason[0] != '\0' ? h->reason : NULL;
 	}
 	p->sessions++;
 	if (p->session_fn != NULL)
 		p->session_fn(p->arg, &s);
+}
+
+/* The held session a line about host[ip] belongs to: the last one if it
+ * is for the same address and has room for what the line says, else a
+ * new one (the oldest is dropped when all are taken). */
+static struct held *
+held_for(struct mtasts_postfix_log *p, struct pend *e,
+	 const struct mtasts_postfix_log_line *l, bool is_tls)
+{
+	struct held *h;
+
+	if (e->nheld > 0) {
+		h = &e->held[e->nheld - 1];
+		if (strcmp(h->ip, l->ip) == 0 && !(is_tls && h->tls))
+			return h;
+	}
+	if (e->nheld == HELD_MAX) {
+		memmove(&e->held[0], &e->held[1],
+			(HELD_MAX - 1) * sizeof(e->held[0]));
+		e->nheld--;
+		p->unmatched++;
+	}
+	h = &e->held[e->nheld++];
+	memset(h, 0, sizeof(*h));
+	snprintf(h->host, sizeof(h->host), "%s", l->host);
+	snprintf(h->ip, sizeof(h->ip), "%s", l->ip);
+	return h;
 }
 
 int
@@ -781,6 +812,7 @@ mtasts_postfix_log_feed(struct mtasts_postfix_log *p, const char *line,
 {
 	struct mtasts_postfix_log_line l;
 	struct pend *e;
+	struct held *h, one;
 	int rc = mtasts_postfix_log_parse_line(line, len, now, &l);
 
 	if (rc != MTASTS_OK)
@@ -789,67 +821,53 @@ mtasts_postfix_log_feed(struct mtasts_postfix_log *p, const char *line,
 	case MTASTS_PFLOG_NONE:
 		break;
 	case MTASTS_PFLOG_TLSRPT:
-		p->tlsrpt_mode = true;
-		emit(p, l.time, l.domain, l.host, l.ip, true,
-		     MTASTS_PFLOG_VERIFIED, l.failure, l.result, l.reason,
-		     true);
+		/* Postfix >= 3.10 names the failure precisely; the session
+		 * is still completed by its delivery line. */
+		p->tlsrpt_seen = true;
+		if (l.ip[0] == '\0')
+			break;
+		e = slot(p, &l, true);
+		e->seq = ++p->seq;
+		h = held_for(p, e, &l, false);
+		h->tlsrpt = true;
+		h->tls = true;
+		if (l.failure) {
+			h->fail = true;
+			h->result = l.result;
+			snprintf(h->reason, sizeof(h->reason), "%s", l.reason);
+		}
 		break;
 	case MTASTS_PFLOG_TLS:
 	case MTASTS_PFLOG_TLS_FAILURE:
-		if (p->tlsrpt_mode)
-			break;
 		e = slot(p, &l, true);
-		if ((e->tls || e->fail) && strcmp(e->ip, l.ip) != 0) {
-			/* a new session before the last one was matched */
-			p->unmatched++;
-			e->tls = e->fail = false;
-		}
-		if (l.kind == MTASTS_PFLOG_TLS) {
-			if (e->tls) /* two sessions without a delivery line */
-				p->unmatched++;
-			e->tls = true;
-			e->trust = l.trust;
-		} else if (!e->fail) {
-			e->fail = true;
-			e->result = l.result;
-			snprintf(e->reason, sizeof(e->reason), "%s", l.reason);
-		}
-		e->time = l.time;
 		e->seq = ++p->seq;
-		snprintf(e->host, sizeof(e->host), "%s", l.host);
-		snprintf(e->ip, sizeof(e->ip), "%s", l.ip);
+		h = held_for(p, e, &l, l.kind == MTASTS_PFLOG_TLS);
+		if (l.kind == MTASTS_PFLOG_TLS) {
+			h->tls = true;
+			h->trust = l.trust;
+		} else if (!h->fail) {
+			h->fail = true;
+			h->result = l.result;
+			snprintf(h->reason, sizeof(h->reason), "%s", l.reason);
+		}
 		break;
 	case MTASTS_PFLOG_DELIVERY:
-		if (p->tlsrpt_mode)
-			break;
 		e = slot(p, &l, false);
-		if (e != NULL && (e->tls || e->fail) &&
-		    strcmp(e->ip, l.ip) == 0) {
-			bool fail = e->fail || l.failure;
-
-			emit(p, l.time, l.domain, e->host, e->ip, e->tls,
-			     e->trust, fail, e->fail ? e->result : l.result,
-			     e->fail ? e->reason : l.reason, false);
-			e->tls = e->fail = false;
-			snprintf(e->last_qid, sizeof(e->last_qid), "%s",
-				 l.queue_id);
-			snprintf(e->last_ip, sizeof(e->last_ip), "%s", l.ip);
-			break;
-		}
-		if (l.failure) {
-			/* A failure named only in the status: count it once
-			 * per queue id and relay. */
-			if (e == NULL)
-				e = slot(p, &l, true);
-			if (strcmp(e->last_qid, l.queue_id) == 0 &&
-			    strcmp(e->last_ip, l.ip) == 0)
-				break;
-			if (e->tls || e->fail)
-				p->unmatched++;
-			emit(p, l.time, l.domain, l.host, l.ip, false,
-			     MTASTS_PFLOG_ANONYMOUS, true, l.result, l.reason,
-			     false);
-			e->tls = e->fail = false;
+		if (e != NULL && e->nheld > 0) {
+			/* Every session held belongs to this delivery
+			 * attempt (MX hosts are tried in turn); a failure in
+			 * the status applies to the last one. */
+			h = &e->held[e->nheld - 1];
+			if (l.failure && !h->fail &&
+			    strcmp(h->ip, l.ip) == 0) {
+				h->fail = true;
+				h->result = l.result;
+				snprintf(h->reason, sizeof(h->reason), "%s",
+					 l.reason);
+			}
+			for (size_t i = 0; i < e->nheld; i++)
+				emit(p, l.time, l.domain, &e->held[i]);
+			e->nheld = 0;
 			snprintf(e->last_qid, sizeof(e->last_qid), "%s",
 				 l.queue_id);
 			snprintf(e->last_ip, sizeof(e->last_ip), "%s", l.ip);
@@ -858,18 +876,29 @@ mtasts_postfix_log_feed(struct mtasts_postfix_log *p, const char *line,
 		if (e != NULL && strcmp(e->last_qid, l.queue_id) == 0 &&
 		    strcmp(e->last_ip, l.ip) == 0)
 			break; /* another recipient of the same session */
-		if (p->opt.count_plaintext && l.conn_use == 0 &&
-		    strcmp(l.status, "sent") == 0) {
-			if (e == NULL)
-				e = slot(p, &l, true);
-			emit(p, l.time, l.domain, l.host, l.ip, false,
-			     MTASTS_PFLOG_ANONYMOUS, true,
-			     MTASTS_TLSRPT_R_STARTTLS_NOT_SUPPORTED,
-			     "plaintext-delivery", false);
-			snprintf(e->last_qid, sizeof(e->last_qid), "%s",
-				 l.queue_id);
-			snprintf(e->last_ip, sizeof(e->last_ip), "%s", l.ip);
+		memset(&one, 0, sizeof(one));
+		snprintf(one.host, sizeof(one.host), "%s", l.host);
+		snprintf(one.ip, sizeof(one.ip), "%s", l.ip);
+		if (l.failure) {
+			/* A failure named only in the status. */
+			one.fail = true;
+			one.result = l.result;
+			snprintf(one.reason, sizeof(one.reason), "%s",
+				 l.reason);
+		} else if (p->opt.count_plaintext && l.conn_use == 0 &&
+			   strcmp(l.status, "sent") == 0) {
+			one.fail = true;
+			one.result = MTASTS_TLSRPT_R_STARTTLS_NOT_SUPPORTED;
+			snprintf(one.reason, sizeof(one.reason),
+				 "plaintext-delivery");
+		} else {
+			break;
 		}
+		if (e == NULL)
+			e = slot(p, &l, true);
+		emit(p, l.time, l.domain, &one);
+		snprintf(e->last_qid, sizeof(e->last_qid), "%s", l.queue_id);
+		snprintf(e->last_ip, sizeof(e->last_ip), "%s", l.ip);
 		break;
 	}
 	return MTASTS_OK;

@@ -271,6 +271,7 @@ test_correlation(void **state)
 	assert_int_equal(g.s[0].result,
 			 MTASTS_TLSRPT_R_CERTIFICATE_HOST_MISMATCH);
 	assert_string_equal(g.s[0].mx, "mx.example.com");
+	assert_string_equal(g.s[0].reason, "hostname mismatch");
 	assert_true(g.s[1].success);
 	/* All of them interleaved. */
 	feed_file("mixed.log", &g, false, &rejected);
@@ -328,6 +329,42 @@ test_interleaved_processes(void **state)
 }
 
 static void
+test_mx_fallback(void **state)
+{
+	struct got g;
+	struct mtasts_postfix_log *p;
+	const char *lines[] = {
+	    /* MX 1 has an expired certificate, MX 2 works: two sessions
+	     * of one delivery, both for the recipient's domain */
+	    "Nov 21 10:00:01 m postfix/smtp[7]: server certificate "
+	    "verification failed for mx1.mail.company-y.example[192.0.2.1]"
+	    ":25: num=10:certificate has expired",
+	    "Nov 21 10:00:01 m postfix/smtp[7]: mx1.mail.company-y.example"
+	    "[192.0.2.1]:25: lost connection after STARTTLS",
+	    "Nov 21 10:00:02 m postfix/smtp[7]: Verified TLS connection "
+	    "established to mx2.mail.company-y.example[192.0.2.2]:25: x",
+	    "Nov 21 10:00:02 m postfix/smtp[7]: B1: to=<x@company-y.example>, "
+	    "relay=mx2.mail.company-y.example[192.0.2.2]:25, delay=1, "
+	    "status=sent (ok)",
+	};
+
+	(void)state;
+	memset(&g, 0, sizeof(g));
+	p = mtasts_postfix_log_new(NULL, policy, session, &g);
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
+		assert_int_equal(mtasts_postfix_log_feed(p, lines[i],
+							 strlen(lines[i]), NOW),
+				 MTASTS_OK);
+	assert_int_equal(g.n, 2);
+	assert_false(g.s[0].success);
+	assert_int_equal(g.s[0].result, MTASTS_TLSRPT_R_CERTIFICATE_EXPIRED);
+	assert_string_equal(g.s[0].mx, "mx1.mail.company-y.example");
+	assert_string_equal(g.s[0].rdomain, "company-y.example");
+	assert_true(g.s[1].success);
+	mtasts_postfix_log_free(p);
+}
+
+static void
 test_table_bound(void **state)
 {
 	struct got g;
@@ -361,6 +398,7 @@ main(void)
 	    cmocka_unit_test(test_hostile_lines),
 	    cmocka_unit_test(test_correlation),
 	    cmocka_unit_test(test_interleaved_processes),
+	    cmocka_unit_test(test_mx_fallback),
 	    cmocka_unit_test(test_table_bound),
 	};
 
