@@ -114,28 +114,40 @@ struct tlsrptd_logreader;
 /* Count sessions into the store: add, flush when full, count overflow. */
 void tlsrptd__collect_add(struct tlsrptd_collect *k,
 			  const struct mtasts_tlsrpt_session *s, size_t n);
+/* Count one rejected input of source for reason (staged in the store). */
 void tlsrptd__collect_reject(struct tlsrptd_collect *k, const char *source,
 			     const char *reason);
+/* Log one line through the options' log function (else stderr). */
 void tlsrptd__collect_log(struct tlsrptd_collect *k, int prio, const char *fmt,
 			  ...) __attribute__((format(printf, 3, 4)));
+/* The counter store (borrowed) and the statistics (owned by k). */
 struct tlsrptd_counters *tlsrptd__collect_store(struct tlsrptd_collect *k);
 struct tlsrptd_collect_stats *
 tlsrptd__collect_statsp(struct tlsrptd_collect *k);
 
+/* Bind the datagram socket at path (a stale socket is replaced), start
+ * the receiver thread and the loop's poll timer. NULL with err set. */
 struct tlsrptd_dgram *tlsrptd__dgram_new(struct tlsrptd_collect *k,
 					 struct event_base *base,
 					 const char *path, unsigned mode,
 					 int rcvbuf, struct mtasts_error *err);
-/* Read everything queued now. */
+/* Parse and count what the receiver thread has queued. */
 void tlsrptd__dgram_drain(struct tlsrptd_dgram *d);
+/* Stop the thread (it empties the socket first), count what it took in,
+ * close and unlink the socket. NULL-safe. */
 void tlsrptd__dgram_free(struct tlsrptd_dgram *d);
 
+/* Open the log (resuming at the committed cursor) or standard input,
+ * load the policies when a policy store is given. NULL with err set. */
 struct tlsrptd_logreader *
 tlsrptd__logreader_new(struct tlsrptd_collect *k, struct event_base *base,
 		       const struct tlsrptd_collect_options *o,
 		       struct mtasts_error *err);
+/* End of input reached (not following). */
 bool tlsrptd__logreader_done(const struct tlsrptd_logreader *r);
+/* Sessions held without a delivery line (see postfix_log.h). */
 uint64_t tlsrptd__logreader_unmatched(const struct tlsrptd_logreader *r);
+/* Close everything. NULL-safe. */
 void tlsrptd__logreader_free(struct tlsrptd_logreader *r);
 
 #endif
