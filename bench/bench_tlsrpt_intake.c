@@ -33,10 +33,8 @@
 #include <unistd.h>
 
 #include "mtasts/tlsrpt_datagram.h"
-#include "../src/tlsrptd/tlsrptd_collect.c"
-#include "../src/tlsrptd/tlsrptd_counters.c"
-#include "../src/tlsrptd/tlsrptd_datagram.c"
-#include "../src/tlsrptd/tlsrptd_logreader.c"
+#include "tlsrptd_collect.h"
+#include "tlsrptd_counters.h"
 
 static const char *
 arg(int argc, char **argv, const char *name, const char *def)

@@ -23,9 +23,9 @@
 
 #include "mtasts/tlsrpt_report.h"
 /* The reporter's sources are compiled in (see test_tlsrptd_send.c). */
-#include "../src/tlsrptd/tlsrptd_counters.c"
-#include "../src/tlsrptd/tlsrptd_sched.c"
-#include "../src/tlsrptd/tlsrptd_build.c"
+#include "tlsrptd_counters.h"
+#include "tlsrptd_sched.h"
+#include "tlsrptd_build.h"
 
 #define DAY0 20413	/* 2025-11-21 */
 

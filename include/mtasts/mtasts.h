@@ -12,6 +12,7 @@
 #include "mtasts/discover.h"
 #include "mtasts/error.h"
 #include "mtasts/fetch.h"
+#include "mtasts/memory.h"
 #include "mtasts/mx.h"
 #include "mtasts/netstring.h"
 #include "mtasts/policy.h"

@@ -34,6 +34,7 @@
 
 #include "mtasts/diag.h"
 #include "mtasts/error.h"
+#include "mtasts/memory.h"
 #include "mtasts/tlsrpt.h"
 
 #ifdef __cplusplus

@@ -26,11 +26,12 @@
 /* The reporter's sources are compiled in so this test links whether or
  * not the build links tlsrptd_core into unit tests (as the collector's
  * test does). */
-#include "../../src/tlsrptd/tlsrptd_counters.c"
-#include "../../src/tlsrptd/tlsrptd_sched.c"
-#include "../../src/tlsrptd/tlsrptd_build.c"
-#include "../../src/tlsrptd/tlsrptd_mail.c"
-#include "../../src/tlsrptd/tlsrptd_send.c"
+#include "util/alloc.h"
+#include "tlsrptd_counters.h"
+#include "tlsrptd_sched.h"
+#include "tlsrptd_build.h"
+#include "tlsrptd_mail.h"
+#include "tlsrptd_send.h"
 #include "tlsrpt_schema.h"
 
 #ifndef HAVE_GMIME

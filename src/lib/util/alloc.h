@@ -14,16 +14,7 @@
 
 #include <stddef.h>
 
-struct mtasts_allocator {
-	void *(*malloc_fn)(size_t size);
-	void *(*calloc_fn)(size_t n, size_t size);
-	void *(*realloc_fn)(void *p, size_t size);
-	void (*free_fn)(void *p);
-};
-
-/* Replace the allocator (NULL restores the C library's). Not
- * thread-safe: call before any other library call. */
-void mtasts_set_allocator(const struct mtasts_allocator *a);
+#include "mtasts/memory.h"
 
 /* Test hook: make the n-th allocation from now fail (0 disables);
  * returns how many allocations happened since the last call. */
@@ -39,7 +30,5 @@ char *mtasts__strndup(const char *s, size_t n)
 	__attribute__((malloc, warn_unused_result));
 char *mtasts__strdup(const char *s) __attribute__((malloc, warn_unused_result));
 
-/* Public release function for memory handed over by the library. */
-void mtasts_free(void *p);
 
 #endif
