@@ -47,6 +47,10 @@ extern "C" {
 
 #define MTASTS_POSTFIX_LOG_LINE_MAX 16384
 #define MTASTS_POSTFIX_LOG_PENDING_MAX 1024
+/* syslog_name of the Postfix transport that carries TLS-RPT report mail;
+ * its lines are never counted (RFC 8460 section 3: reports must not
+ * report on their own delivery). */
+#define MTASTS_POSTFIX_LOG_REPORT_SYSLOG "postfix-tlsrpt"
 
 enum mtasts_postfix_log_kind {
 	MTASTS_PFLOG_NONE = 0,    /* not a line the reader uses */

@@ -571,7 +571,16 @@ mtasts_postfix_log_parse_line(const char *line, size_t len, int64_t now,
 	}
 	if (!lit(&p, ": "))
 		return MTASTS_OK;
-	/* The smtp client only: "postfix/smtp", "postfix-out/smtp". */
+	/*
+	 * The smtp client only: "postfix/smtp", "postfix-out/smtp". Not the
+	 * reporter's own transport (syslog_name postfix-tlsrpt, see
+	 * docs/tlsrpt.md): report mail must never count in a report.
+	 */
+	if (strncmp(out->process, MTASTS_POSTFIX_LOG_REPORT_SYSLOG "/",
+		strlen(MTASTS_POSTFIX_LOG_REPORT_SYSLOG "/")) == 0) {
+		out->kind = MTASTS_PFLOG_NONE;
+		return MTASTS_OK;
+	}
 	if (!(strcmp(out->process, "smtp") == 0 ||
 	      (pn > 5 && strcmp(out->process + pn - 5, "/smtp") == 0))) {
 		out->kind = MTASTS_PFLOG_NONE;

@@ -194,6 +194,17 @@ test_parse_lines(void **state)
 	s = "Nov 21 10:00:01 mta1 postfix/qmgr[1]: 4Qx1: removed";
 	mtasts_postfix_log_parse_line(s, strlen(s), NOW, &l);
 	assert_int_equal(l.kind, MTASTS_PFLOG_NONE);
+	/* the reporter's own transport: report mail is never counted */
+	s = "Nov 21 10:00:01 mta1 postfix-tlsrpt/smtp[7]: Verified TLS "
+	    "connection established to mx1.example.com[192.0.2.25]:25: "
+	    "TLSv1.3";
+	mtasts_postfix_log_parse_line(s, strlen(s), NOW, &l);
+	assert_int_equal(l.kind, MTASTS_PFLOG_NONE);
+	s = "Nov 21 10:00:01 mta1 postfix-tlsrpt/smtp[7]: 4Qx2: "
+	    "to=<tlsrpt@example.com>, relay=mx1.example.com[192.0.2.25]:25, "
+	    "delay=1, delays=0/0/0.5/0.5, dsn=2.0.0, status=sent (250 ok)";
+	mtasts_postfix_log_parse_line(s, strlen(s), NOW, &l);
+	assert_int_equal(l.kind, MTASTS_PFLOG_NONE);
 }
 
 static void
