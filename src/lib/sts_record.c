@@ -51,27 +51,6 @@ id_ok(const struct mtasts__txtfield *f, struct mtasts_diags *d)
 	return true;
 }
 
-/* Copy the first error added since index from into *err. */
-static int
-first_error(const struct mtasts_diags *d, size_t from,
-    struct mtasts_error *err)
-{
-	size_t k;
-
-	for (k = from; k < d->count; k++) {
-		const struct mtasts_diag *dg = &d->item[k];
-
-		if (dg->severity != MTASTS_SEV_ERROR)
-			continue;
-		return mtasts_error_set(err, MTASTS_ESYNTAX,
-		    "invalid MTA-STS TXT record: %s%s%s",
-		    dg->field[0] ? dg->field : "", dg->field[0] ? ": " : "",
-		    dg->msg);
-	}
-	return mtasts_error_set(err, MTASTS_ESYNTAX,
-	    "invalid MTA-STS TXT record");
-}
-
 int
 mtasts_sts_record_parse(const char *txt, size_t len,
     struct mtasts_sts_record *out, struct mtasts_diags *diags,
@@ -168,7 +147,7 @@ mtasts_sts_record_parse(const char *txt, size_t len,
 	}
 done:
 	if (bad > 0 || r.errors > 0)
-		return first_error(d, count0, err);
+		return mtasts__txtrec_first_error(d, count0, "MTA-STS", err);
 	if (out != NULL)
 		*out = rec;
 	return MTASTS_OK;

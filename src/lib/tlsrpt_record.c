@@ -187,26 +187,6 @@ parse_rua(const struct mtasts__txtfield *f, struct mtasts_tlsrpt_record *rec,
 	}
 }
 
-static int
-first_error(const struct mtasts_diags *d, size_t from,
-    struct mtasts_error *err)
-{
-	size_t k;
-
-	for (k = from; k < d->count; k++) {
-		const struct mtasts_diag *dg = &d->item[k];
-
-		if (dg->severity != MTASTS_SEV_ERROR)
-			continue;
-		return mtasts_error_set(err, MTASTS_ESYNTAX,
-		    "invalid TLSRPT TXT record: %s%s%s",
-		    dg->field[0] ? dg->field : "", dg->field[0] ? ": " : "",
-		    dg->msg);
-	}
-	return mtasts_error_set(err, MTASTS_ESYNTAX,
-	    "invalid TLSRPT TXT record");
-}
-
 int
 mtasts_tlsrpt_record_parse(const char *txt, size_t len,
     struct mtasts_tlsrpt_record **out, struct mtasts_diags *diags,
@@ -320,7 +300,7 @@ mtasts_tlsrpt_record_parse(const char *txt, size_t len,
 done:
 	if (bad > 0 || r.errors > 0) {
 		mtasts__free(rec);
-		return first_error(d, count0, err);
+		return mtasts__txtrec_first_error(d, count0, "TLSRPT", err);
 	}
 	*out = rec;
 	return MTASTS_OK;

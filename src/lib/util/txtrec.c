@@ -253,3 +253,23 @@ mtasts__txtrec_pick(const char *const *txt, const size_t *lens, size_t n,
 	}
 	return MTASTS_OK;
 }
+
+int
+mtasts__txtrec_first_error(const struct mtasts_diags *d, size_t from,
+    const char *what, struct mtasts_error *err)
+{
+	size_t k;
+
+	for (k = from; k < d->count; k++) {
+		const struct mtasts_diag *dg = &d->item[k];
+
+		if (dg->severity != MTASTS_SEV_ERROR)
+			continue;
+		return mtasts_error_set(err, MTASTS_ESYNTAX,
+		    "invalid %s TXT record: %s%s%s", what,
+		    dg->field[0] ? dg->field : "", dg->field[0] ? ": " : "",
+		    dg->msg);
+	}
+	return mtasts_error_set(err, MTASTS_ESYNTAX, "invalid %s TXT record",
+	    what);
+}

@@ -79,6 +79,14 @@ bool mtasts__txtrec_ext_value_ok(const struct mtasts__txtfield *f,
  * when n == 1, without any filtering), MTASTS_ENOTFOUND or
  * MTASTS_EMULTIPLE (reported into d and err), or MTASTS_EINVAL.
  */
+/*
+ * Set *err to MTASTS_ESYNTAX with the first error finding added to d
+ * since index from, prefixed "invalid <what> TXT record: ". Returns
+ * MTASTS_ESYNTAX.
+ */
+int mtasts__txtrec_first_error(const struct mtasts_diags *d, size_t from,
+    const char *what, struct mtasts_error *err);
+
 int mtasts__txtrec_pick(const char *const *txt, const size_t *lens,
     size_t n, const char *version, const char *owner,
     const char *consequence, size_t *which, struct mtasts_diags *d,
