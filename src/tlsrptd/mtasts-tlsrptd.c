@@ -655,6 +655,8 @@ cmd_run(void)
 	if (cfg.datagram_socket[0] != '\0' || cfg.log_file[0] != '\0') {
 		memset(&co, 0, sizeof(co));
 		co.datagram_socket = cfg.datagram_socket;
+		co.socket_mode = cfg.datagram_mode;
+		co.socket_group = cfg.datagram_socket_group;
 		co.log_file = cfg.log_file;
 		co.log_follow = cfg.log_follow;
 		co.count_plaintext = cfg.count_plaintext;

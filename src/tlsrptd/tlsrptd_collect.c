@@ -161,7 +161,8 @@ tlsrptd_collect_new(struct event_base *base, struct tlsrptd_counters *c,
 	}
 	if (o->datagram_socket != NULL && o->datagram_socket[0] != '\0') {
 		k->dgram = tlsrptd__dgram_new(k, base, o->datagram_socket,
-					      o->socket_mode, o->rcvbuf, err);
+					      o->socket_mode, o->socket_group,
+					      o->rcvbuf, err);
 		if (k->dgram == NULL)
 			goto fail;
 	}

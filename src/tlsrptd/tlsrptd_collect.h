@@ -49,6 +49,7 @@ typedef void (*tlsrptd_collect_log_fn)(void *arg, int prio, const char *msg);
 struct tlsrptd_collect_options {
 	const char *datagram_socket; /* NULL or "": no receiver */
 	unsigned socket_mode;        /* chmod of the socket; 0: 0666 */
+	const char *socket_group;    /* chgrp of the socket; NULL/"": none */
 	int rcvbuf;                  /* bytes; 0: 16 MiB */
 	const char *log_file;        /* NULL or "": none; "-": stdin */
 	bool log_follow;             /* wait for more at end of file */
@@ -130,7 +131,8 @@ tlsrptd__collect_statsp(struct tlsrptd_collect *k);
 struct tlsrptd_dgram *tlsrptd__dgram_new(struct tlsrptd_collect *k,
 					 struct event_base *base,
 					 const char *path, unsigned mode,
-					 int rcvbuf, struct mtasts_error *err);
+					 const char *group, int rcvbuf,
+					 struct mtasts_error *err);
 /* Parse and count what the receiver thread has queued. */
 void tlsrptd__dgram_drain(struct tlsrptd_dgram *d);
 /* Stop the thread (it empties the socket first), count what it took in,

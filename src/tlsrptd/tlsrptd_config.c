@@ -42,6 +42,12 @@ static const struct row table[] = {
 	    "starttls-not-supported (needs smtp_tls_loglevel >= 1)"},
 	{"datagram_socket", K_STR, "", C(datagram_socket), 0, 0,
 	    "libtlsrpt Unix datagram socket to receive on; empty: none"},
+	{"datagram_socket_group", K_STR, "postfix", C(datagram_socket_group),
+	    0, 0, "group of the datagram socket (Postfix's smtp processes "
+	    "run as this group); empty: the daemon's own"},
+	{"datagram_socket_mode", K_STR, "0220", C(datagram_socket_mode), 0, 0,
+	    "permissions of the datagram socket, octal: write for owner and "
+	    "group only, so other local users cannot inject results"},
 	{"dns_resolver", K_STR, "", C(dns_resolver), 0, 0,
 	    "IP[@PORT] for every DNS query; empty: system resolver"},
 	{"dns_timeout", K_TIME, "5s", C(dns_timeout), 1, 120,
@@ -356,6 +362,17 @@ tlsrptd_config_finish(struct tlsrptd_config *c, char *err, size_t errlen)
 		set_str(c, C(mail_from), c->contact_info);
 	if (c->organization_name[0] == '\0')
 		set_str(c, C(organization_name), c->submitter);
+	{
+		char *end;
+		unsigned long m = strtoul(c->datagram_socket_mode, &end, 8);
+
+		if (c->datagram_socket_mode[0] == '\0' || *end != '\0' ||
+		    m > 0777 || (m & 0222) == 0)
+			return errf(err, errlen, "datagram_socket_mode: \"%s\" "
+			    "is not an octal mode that lets anyone write",
+			    c->datagram_socket_mode);
+		c->datagram_mode = (unsigned)m;
+	}
 	if (c->retry_min > c->retry_max)
 		return errf(err, errlen, "retry_min is larger than retry_max");
 	if (c->send_reports && c->contact_info[0] == '\0')

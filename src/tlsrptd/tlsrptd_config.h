@@ -27,6 +27,9 @@ struct tlsrptd_config {
 	/* strings (owned, never NULL after init) */
 	char *store;
 	char *datagram_socket;
+	char *datagram_socket_group;
+	char *datagram_socket_mode;
+	unsigned datagram_mode;	/* datagram_socket_mode, parsed */
 	char *log_file;
 	char *organization_name;
 	char *contact_info;

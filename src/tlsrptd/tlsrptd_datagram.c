@@ -15,6 +15,7 @@
  * same outcome under the same policy.
  */
 #include <errno.h>
+#include <grp.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
@@ -251,8 +252,8 @@ on_poll(evutil_socket_t fd, short what, void *arg)
 
 struct tlsrptd_dgram *
 tlsrptd__dgram_new(struct tlsrptd_collect *k, struct event_base *base,
-		   const char *path, unsigned mode, int rcvbuf,
-		   struct mtasts_error *err)
+		   const char *path, unsigned mode, const char *group,
+		   int rcvbuf, struct mtasts_error *err)
 {
 	struct tlsrptd_dgram *d;
 	struct sockaddr_un sa;
@@ -304,6 +305,17 @@ tlsrptd__dgram_new(struct tlsrptd_collect *k, struct event_base *base,
 	if (bind(d->fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
 		goto io;
 	snprintf(d->path, sizeof(d->path), "%s", path);
+	if (group != NULL && group[0] != '\0') {
+		struct group *gr = getgrnam(group);
+
+		if (gr == NULL)
+			tlsrptd__collect_log(k, LOG_WARNING, "datagram socket "
+			    "%s: group %s does not exist; only its owner and "
+			    "group can write (set datagram_socket_group)",
+			    path, group);
+		else if (chown(path, (uid_t)-1, gr->gr_gid) != 0)
+			goto io;
+	}
 	if (chmod(path, mode != 0 ? mode : 0666) != 0)
 		goto io;
 	d->ev = event_new(base, -1, EV_PERSIST, on_poll, d);
