@@ -110,21 +110,8 @@ mtasts_sts_record_parse(const char *txt, size_t len,
 				have_id = true;
 			}
 		} else if (strcmp(f.key, "v") == 0) {
-			if (f.valuelen != 5 || memcmp(f.value, "STSv1", 5)) {
+			if (!mtasts__txtrec_repeated_version(&f, "STSv1", d))
 				bad++;
-				mtasts_diags_add(d, MTASTS_SEV_ERROR,
-				    MTASTS_ESYNTAX, 0,
-				    (unsigned)f.valueoff + 1, "v",
-				    "a second \"v\" field with the value "
-				    "\"%.*s\" (only STSv1 exists)",
-				    (int)(f.valuelen > 40 ? 40 : f.valuelen),
-				    f.value);
-			} else {
-				mtasts_diags_add(d, MTASTS_SEV_WARNING,
-				    MTASTS_ESYNTAX, 0,
-				    (unsigned)f.nameoff + 1, "v",
-				    "duplicate \"v=STSv1\" ignored");
-			}
 		} else {
 			if (mtasts__cc_ieq(f.key, "id") ||
 			    mtasts__cc_ieq(f.key, "v"))

@@ -251,22 +251,9 @@ mtasts_tlsrpt_record_parse(const char *txt, size_t len,
 			    "(list several URIs in one rua, separated by "
 			    "\",\")");
 		} else if (strcmp(f.key, "v") == 0) {
-			if (f.valuelen != 8 ||
-			    memcmp(f.value, "TLSRPTv1", 8) != 0) {
+			if (!mtasts__txtrec_repeated_version(&f, "TLSRPTv1",
+				d))
 				bad++;
-				mtasts_diags_add(d, MTASTS_SEV_ERROR,
-				    MTASTS_ESYNTAX, 0,
-				    (unsigned)f.valueoff + 1, "v",
-				    "a second \"v\" field with the value "
-				    "\"%.*s\" (only TLSRPTv1 exists)",
-				    (int)(f.valuelen > 40 ? 40 : f.valuelen),
-				    f.value);
-			} else {
-				mtasts_diags_add(d, MTASTS_SEV_WARNING,
-				    MTASTS_ESYNTAX, 0,
-				    (unsigned)f.nameoff + 1, "v",
-				    "duplicate \"v=TLSRPTv1\" ignored");
-			}
 		} else {
 			if (mtasts__cc_ieq(f.key, "rua") ||
 			    mtasts__cc_ieq(f.key, "v"))

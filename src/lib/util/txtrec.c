@@ -273,3 +273,21 @@ mtasts__txtrec_first_error(const struct mtasts_diags *d, size_t from,
 	return mtasts_error_set(err, MTASTS_ESYNTAX, "invalid %s TXT record",
 	    what);
 }
+
+bool
+mtasts__txtrec_repeated_version(const struct mtasts__txtfield *f,
+    const char *want, struct mtasts_diags *d)
+{
+	size_t n = strlen(want);
+
+	if (f->valuelen != n || memcmp(f->value, want, n) != 0) {
+		mtasts_diags_add(d, MTASTS_SEV_ERROR, MTASTS_ESYNTAX, 0,
+		    (unsigned)f->valueoff + 1, "v", "a second \"v\" field "
+		    "with the value \"%.*s\" (only %s exists)",
+		    (int)(f->valuelen > 40 ? 40 : f->valuelen), f->value, want);
+		return false;
+	}
+	mtasts_diags_add(d, MTASTS_SEV_WARNING, MTASTS_ESYNTAX, 0,
+	    (unsigned)f->nameoff + 1, "v", "duplicate \"v=%s\" ignored", want);
+	return true;
+}

@@ -80,6 +80,15 @@ bool mtasts__txtrec_ext_value_ok(const struct mtasts__txtfield *f,
  * MTASTS_EMULTIPLE (reported into d and err), or MTASTS_EINVAL.
  */
 /*
+ * A second "v" field after the version: a repeat of the version value
+ * (want: "STSv1" or "TLSRPTv1") is ignored with a warning, any other
+ * value is an error (the key decides the grammar, decision A-1). Both
+ * go to d. Returns false for the error.
+ */
+bool mtasts__txtrec_repeated_version(const struct mtasts__txtfield *f,
+    const char *want, struct mtasts_diags *d);
+
+/*
  * Set *err to MTASTS_ESYNTAX with the first error finding added to d
  * since index from, prefixed "invalid <what> TXT record: ". Returns
  * MTASTS_ESYNTAX.
