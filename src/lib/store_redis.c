@@ -940,10 +940,22 @@ down(struct rs *s)
 	return s->ac == NULL || s->ncmds >= MTASTS__STORE_QUEUE_MAX;
 }
 
+/* The callback of a failed single-key command, run later. */
 static int
-rs_get(void *impl, const char *domain, mtasts_store_get_cb cb, void *arg)
+defer_fail(struct rs *s, mtasts_store_get_cb get_cb,
+    mtasts_store_done_cb done_cb, void *arg)
 {
-	struct rs *s = impl;
+	if (get_cb != NULL)
+		return mtasts__store_defer_get(s->dq, get_cb, arg,
+		    MTASTS_ESTORE);
+	return mtasts__store_defer_done(s->dq, done_cb, arg, MTASTS_ESTORE);
+}
+
+/* HGETALL (get_cb) or DEL (done_cb) of one domain's key. */
+static int
+key_command(struct rs *s, const char *verb, const char *domain,
+    mtasts_store_get_cb get_cb, mtasts_store_done_cb done_cb, void *arg)
+{
 	char key[PREFIX_MAX + MTASTS_DOMAIN_MAX + 1];
 	const char *argv[2];
 	size_t lens[2];
@@ -958,20 +970,27 @@ rs_get(void *impl, const char *domain, mtasts_store_get_cb cb, void *arg)
 	}
 	if (down(s)) {
 		mtasts__free(c);
-		return mtasts__store_defer_get(s->dq, cb, arg, MTASTS_ESTORE);
+		return defer_fail(s, get_cb, done_cb, arg);
 	}
-	c->kind = C_GET;
-	c->get_cb = cb;
+	c->kind = get_cb != NULL ? C_GET : C_DEL;
+	c->get_cb = get_cb;
+	c->done_cb = done_cb;
 	c->arg = arg;
 	make_key(s, c->domain, key, &lens[1]);
-	argv[0] = "HGETALL";
-	lens[0] = 7;
+	argv[0] = verb;
+	lens[0] = strlen(verb);
 	argv[1] = key;
 	if (send_argv(s, c, 2, argv, lens) != MTASTS_OK) {
 		mtasts__free(c);
-		return mtasts__store_defer_get(s->dq, cb, arg, MTASTS_ESTORE);
+		return defer_fail(s, get_cb, done_cb, arg);
 	}
 	return MTASTS_OK;
+}
+
+static int
+rs_get(void *impl, const char *domain, mtasts_store_get_cb cb, void *arg)
+{
+	return key_command(impl, "HGETALL", domain, cb, NULL, arg);
 }
 
 static int
@@ -1051,35 +1070,7 @@ rs_put(void *impl, const struct mtasts_store_record *rec,
 static int
 rs_del(void *impl, const char *domain, mtasts_store_done_cb cb, void *arg)
 {
-	struct rs *s = impl;
-	char key[PREFIX_MAX + MTASTS_DOMAIN_MAX + 1];
-	const char *argv[2];
-	size_t lens[2];
-	struct rcmd *c;
-
-	c = mtasts__calloc(1, sizeof(*c));
-	if (c == NULL)
-		return MTASTS_ENOMEM;
-	if (mtasts__store_domain_key(domain, c->domain) != MTASTS_OK) {
-		mtasts__free(c);
-		return MTASTS_EINVAL;
-	}
-	if (down(s)) {
-		mtasts__free(c);
-		return mtasts__store_defer_done(s->dq, cb, arg, MTASTS_ESTORE);
-	}
-	c->kind = C_DEL;
-	c->done_cb = cb;
-	c->arg = arg;
-	make_key(s, c->domain, key, &lens[1]);
-	argv[0] = "DEL";
-	lens[0] = 3;
-	argv[1] = key;
-	if (send_argv(s, c, 2, argv, lens) != MTASTS_OK) {
-		mtasts__free(c);
-		return mtasts__store_defer_done(s->dq, cb, arg, MTASTS_ESTORE);
-	}
-	return MTASTS_OK;
+	return key_command(impl, "DEL", domain, NULL, cb, arg);
 }
 
 static int
