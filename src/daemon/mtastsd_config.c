@@ -13,6 +13,7 @@
 #include "mtasts/mx.h"
 #include "mtasts/policy.h"
 #include "mtastsd_config.h"
+#include "util/confval.h"
 
 struct str_row {
 	const char *key;
@@ -228,86 +229,16 @@ mtastsd_config_free(struct mtastsd_config *c)
 	memset(c, 0, sizeof(*c));
 }
 
-static int
-parse_number(const char *s, const char *units, const unsigned long long *mul,
-    unsigned long long *out)
-{
-	unsigned long long v = 0;
-	const char *p = s;
-	size_t i;
-
-	if (!isdigit((unsigned char)*p))
-		return -1;
-	while (isdigit((unsigned char)*p)) {
-		if (v > (~0ULL - 9) / 10)
-			return -1;
-		v = v * 10 + (unsigned)(*p - '0');
-		p++;
-	}
-	if (*p != '\0') {
-		for (i = 0; units[i] != '\0'; i++)
-			if (tolower((unsigned char)*p) == units[i])
-				break;
-		if (units[i] == '\0' || p[1] != '\0')
-			return -1;
-		if (v > ~0ULL / mul[i])
-			return -1;
-		v *= mul[i];
-	}
-	*out = v;
-	return 0;
-}
-
 int
 mtastsd_parse_time(const char *s, unsigned long long *out)
 {
-	static const unsigned long long mul[] = {1, 60, 3600, 86400, 604800};
-
-	return parse_number(s, "smhdw", mul, out);
+	return mtasts__conf_time(s, out);
 }
 
 int
 mtastsd_parse_size(const char *s, unsigned long long *out)
 {
-	static const unsigned long long mul[] = {1, 1024, 1024 * 1024};
-
-	return parse_number(s, "bkm", mul, out);
-}
-
-static int
-parse_octal(const char *s, unsigned long long *out)
-{
-	unsigned long long v = 0;
-
-	if (*s == '\0')
-		return -1;
-	for (; *s != '\0'; s++) {
-		if (*s < '0' || *s > '7' || v > 07777)
-			return -1;
-		v = v * 8 + (unsigned)(*s - '0');
-	}
-	*out = v;
-	return 0;
-}
-
-static int
-parse_bool(const char *s, bool *out)
-{
-	static const char *const yes[] = {"yes", "on", "true", "1"};
-	static const char *const no[] = {"no", "off", "false", "0"};
-	size_t i;
-
-	for (i = 0; i < 4; i++) {
-		if (strcasecmp(s, yes[i]) == 0) {
-			*out = true;
-			return 0;
-		}
-		if (strcasecmp(s, no[i]) == 0) {
-			*out = false;
-			return 0;
-		}
-	}
-	return -1;
+	return mtasts__conf_size(s, out);
 }
 
 static int
@@ -379,19 +310,16 @@ mtastsd_config_set(struct mtastsd_config *c, const char *key,
 				continue;
 			switch (num_tables[t].kind) {
 			case 0:
-				rc = mtastsd_parse_time(value, &v);
+				rc = mtasts__conf_time(value, &v);
 				break;
 			case 1:
-				rc = mtastsd_parse_size(value, &v);
+				rc = mtasts__conf_size(value, &v);
 				break;
 			case 3:
-				rc = parse_octal(value, &v);
+				rc = mtasts__conf_octal(value, &v);
 				break;
 			default:
-				rc = mtastsd_parse_size(value, &v);
-				if (rc == 0 && strspn(value, "0123456789") !=
-				    strlen(value))
-					rc = -1;
+				rc = mtasts__conf_count(value, &v);
 				break;
 			}
 			if (rc != 0)
@@ -410,7 +338,7 @@ mtastsd_config_set(struct mtastsd_config *c, const char *key,
 	for (i = 0; i < NROWS(zone_table); i++) {
 		if (strcmp(key, zone_table[i].key) != 0)
 			continue;
-		if (parse_bool(value, zone_field(&c->defaults,
+		if (mtasts__conf_bool(value, zone_field(&c->defaults,
 		    zone_table[i].off)) != 0)
 			return errf(err, errlen, "%s: want yes or no", key);
 		return 0;
@@ -633,7 +561,7 @@ config_ini_handler(void *user, const char *section, const char *name,
 			for (i = 0; i < NROWS(zone_table); i++) {
 				if (strcmp(name, zone_table[i].key) != 0)
 					continue;
-				if (parse_bool(value, zone_field(z,
+				if (mtasts__conf_bool(value, zone_field(z,
 				    zone_table[i].off)) == 0)
 					return 1;
 				snprintf(err, sizeof(err),

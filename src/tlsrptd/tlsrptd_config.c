@@ -11,6 +11,7 @@
 #include <ini.h>
 
 #include "tlsrptd_config.h"
+#include "util/confval.h"
 #include "tlsrptd_counters.h"
 
 enum kind { K_STR, K_BOOL, K_TIME, K_COUNT };
@@ -162,48 +163,6 @@ set_str(struct tlsrptd_config *c, size_t off, const char *v)
 	*str_at(c, off) = p;
 }
 
-static int
-parse_bool(const char *v, bool *out)
-{
-	if (strcasecmp(v, "yes") == 0 || strcasecmp(v, "true") == 0 ||
-	    strcmp(v, "1") == 0 || strcasecmp(v, "on") == 0)
-		*out = true;
-	else if (strcasecmp(v, "no") == 0 || strcasecmp(v, "false") == 0 ||
-	    strcmp(v, "0") == 0 || strcasecmp(v, "off") == 0)
-		*out = false;
-	else
-		return -1;
-	return 0;
-}
-
-static int
-parse_num(const char *v, bool time, unsigned long long *out)
-{
-	unsigned long long n = 0, mult = 1;
-	const char *p = v;
-
-	if (!isdigit((unsigned char)*p))
-		return -1;
-	while (isdigit((unsigned char)*p)) {
-		if (n > 1000000000000ULL)
-			return -1;
-		n = n * 10 + (unsigned long long)(*p++ - '0');
-	}
-	if (time && *p != '\0' && p[1] == '\0') {
-		switch (*p++) {
-		case 's': mult = 1; break;
-		case 'm': mult = 60; break;
-		case 'h': mult = 3600; break;
-		case 'd': mult = 86400; break;
-		case 'w': mult = 7 * 86400; break;
-		default: return -1;
-		}
-	}
-	if (*p != '\0')
-		return -1;
-	*out = n * mult;
-	return 0;
-}
 
 static const struct row *
 find(const char *key)
@@ -230,6 +189,7 @@ tlsrptd_config_set(struct tlsrptd_config *c, const char *key,
 {
 	const struct row *r = find(key);
 	unsigned long long n;
+	int rc;
 	bool b;
 
 	if (r == NULL)
@@ -241,14 +201,16 @@ tlsrptd_config_set(struct tlsrptd_config *c, const char *key,
 		set_str(c, r->off, value);
 		return 0;
 	case K_BOOL:
-		if (parse_bool(value, &b) != 0)
+		if (mtasts__conf_bool(value, &b) != 0)
 			return errf(err, errlen, "%s: \"%s\" is not yes or no",
 			    key, value);
 		*(bool *)(void *)((char *)c + r->off) = b;
 		return 0;
 	case K_TIME:
 	case K_COUNT:
-		if (parse_num(value, r->kind == K_TIME, &n) != 0)
+		rc = r->kind == K_TIME ? mtasts__conf_time(value, &n)
+					: mtasts__conf_count(value, &n);
+		if (rc != 0)
 			return errf(err, errlen, "%s: \"%s\" is not a %s", key,
 			    value, r->kind == K_TIME ? "time (30s, 5m, 2h, "
 			    "1d, 1w)" : "number");
