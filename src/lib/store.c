@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <syslog.h>
 
 #include <event2/event.h>
 
@@ -276,6 +277,82 @@ mtasts__store_log(mtasts_store_log_cb fn, void *arg, int prio,
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	fn(arg, prio, buf);
+}
+
+/* ---- outages of the network stores ---------------------------------- */
+
+/* Server messages (libpq's) span lines: fold them into one log line. */
+static void
+one_line(char *m)
+{
+	char *w = m;
+	const char *r;
+	bool space = false;
+
+	for (r = m; *r != '\0'; r++) {
+		if (*r == '\n' || *r == '\t' || *r == '\r' || *r == ' ') {
+			space = w != m;
+			continue;
+		}
+		if (space)
+			*w++ = ' ';
+		space = false;
+		*w++ = *r;
+	}
+	*w = '\0';
+}
+
+void
+mtasts__store_outage_init(struct mtasts__store_outage *o, const char *what)
+{
+	memset(o, 0, sizeof(*o));
+	o->what = what;
+	o->backoff = MTASTS__STORE_BACKOFF_MIN;
+}
+
+void
+mtasts__store_outage_log(struct mtasts__store_outage *o, const char *where,
+    mtasts_store_log_cb fn, void *arg)
+{
+	if (!o->down || o->logged || fn == NULL)
+		return;
+	o->logged = true;
+	mtasts__store_log(fn, arg, LOG_WARNING, "%s %s: %s; serving from "
+	    "memory, reconnecting in the background", o->what, where, o->why);
+}
+
+int
+mtasts__store_outage_begin(struct mtasts__store_outage *o, const char *why,
+    const char *where, mtasts_store_log_cb fn, void *arg)
+{
+	int wait = o->backoff;
+
+	if (!o->down) {
+		o->down = true;
+		o->logged = false;
+		snprintf(o->why, sizeof(o->why), "%s",
+		    why != NULL && *why != '\0' ? why : "connection lost");
+		one_line(o->why);
+		mtasts__store_outage_log(o, where, fn, arg);
+	}
+	o->backoff *= 2;
+	if (o->backoff > MTASTS__STORE_BACKOFF_MAX)
+		o->backoff = MTASTS__STORE_BACKOFF_MAX;
+	return wait;
+}
+
+void
+mtasts__store_outage_end(struct mtasts__store_outage *o, const char *where,
+    mtasts_store_log_cb fn, void *arg)
+{
+	o->backoff = MTASTS__STORE_BACKOFF_MIN;
+	if (!o->down)
+		return;
+	o->down = false;
+	if (o->logged)
+		mtasts__store_log(fn, arg, LOG_INFO, "%s %s: connected again",
+		    o->what, where);
+	o->logged = false;
 }
 
 /* ---- deferred completions --------------------------------------------- */

@@ -52,6 +52,34 @@ int mtasts__store_domain_key(const char *domain, char *out)
 bool mtasts__store_parse_i64(const char *s, size_t len, int64_t *out)
 	__attribute__((warn_unused_result));
 
+/*
+ * Outage bookkeeping of the network stores (redis, postgresql): an
+ * outage starts once with its reason, is logged once as a warning (when
+ * a log callback is there, possibly only later), and ends with one
+ * "connected again" line. Reconnects back off from
+ * MTASTS__STORE_BACKOFF_MIN seconds, doubling up to ..._MAX.
+ */
+struct mtasts__store_outage {
+	const char *what;	/* "redis store" */
+	bool down;		/* lost, not back yet */
+	bool logged;		/* the warning went out */
+	int backoff;		/* seconds before the next attempt */
+	char why[200];		/* one line */
+};
+
+void mtasts__store_outage_init(struct mtasts__store_outage *o,
+    const char *what);
+/* Start (or continue) an outage; why is copied, flattened to one line,
+ * at the start only. Returns the seconds to wait before reconnecting. */
+int mtasts__store_outage_begin(struct mtasts__store_outage *o,
+    const char *why, const char *where, mtasts_store_log_cb fn, void *arg);
+/* Log the outage's warning if that has not happened yet. */
+void mtasts__store_outage_log(struct mtasts__store_outage *o,
+    const char *where, mtasts_store_log_cb fn, void *arg);
+/* Connected: reset the back-off, close the outage. */
+void mtasts__store_outage_end(struct mtasts__store_outage *o,
+    const char *where, mtasts_store_log_cb fn, void *arg);
+
 /* Forward a formatted message to an optional log callback. */
 void mtasts__store_log(mtasts_store_log_cb fn, void *arg, int prio,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));

@@ -89,7 +89,6 @@ struct pg {
 	short sock_what;
 	struct event *retry_ev, *watch_ev;
 	struct event *kick_ev;	/* sends queued statements from the loop */
-	int backoff;
 	int64_t op_start;	/* monotonic start of connect/statement */
 	bool op_busy;		/* a connect or statement is running */
 	struct pjob *head, *tail;
@@ -98,8 +97,7 @@ struct pg {
 	struct mtasts__store_defer *dq;
 	mtasts_store_log_cb log;
 	void *log_arg;
-	bool outage, outage_logged;
-	char outage_why[200];
+	struct mtasts__store_outage out;
 	int depth;
 	bool dead;
 };
@@ -201,38 +199,6 @@ op_begin(struct pg *s)
 
 /* ---- up and down -------------------------------------------------------- */
 
-/* libpq messages span lines: fold them into one log line. */
-static void
-one_line(char *m)
-{
-	char *w = m;
-	const char *r;
-	bool space = false;
-
-	for (r = m; *r != '\0'; r++) {
-		if (*r == '\n' || *r == '\t' || *r == '\r' || *r == ' ') {
-			space = w != m;
-			continue;
-		}
-		if (space)
-			*w++ = ' ';
-		space = false;
-		*w++ = *r;
-	}
-	*w = '\0';
-}
-
-static void
-log_outage(struct pg *s)
-{
-	if (s->outage_logged || s->log == NULL)
-		return;
-	s->outage_logged = true;
-	mtasts__store_log(s->log, s->log_arg, LOG_WARNING,
-	    "postgresql store %s: %s; serving from memory, reconnecting in "
-	    "the background", s->where, s->outage_why);
-}
-
 /*
  * Close the connection, fail the statement in flight and every queued
  * call with MTASTS_ESTORE, schedule a reconnect. Runs callbacks: call
@@ -248,35 +214,19 @@ conn_down(struct pg *s, const char *why)
 		event_free(s->sock_ev);
 		s->sock_ev = NULL;
 	}
+	if (s->conn != NULL && (why == NULL || *why == '\0'))
+		why = PQerrorMessage(s->conn);
+	/* Before PQfinish, which frees the message. */
+	tv.tv_sec = mtasts__store_outage_begin(&s->out, why, s->where, s->log,
+	    s->log_arg);
+	tv.tv_usec = 0;
 	if (s->conn != NULL) {
-		if (why == NULL || *why == '\0')
-			why = PQerrorMessage(s->conn);
-		if (!s->outage) {
-			/* Copy now: PQfinish frees the message. */
-			snprintf(s->outage_why, sizeof(s->outage_why), "%s",
-			    why != NULL && *why != '\0' ? why :
-			    "connection lost");
-			one_line(s->outage_why);
-		}
 		PQfinish(s->conn);
 		s->conn = NULL;
-	} else if (!s->outage) {
-		snprintf(s->outage_why, sizeof(s->outage_why), "%s",
-		    why != NULL ? why : "connection lost");
 	}
 	s->state = S_DOWN;
 	s->op_busy = false;
-	if (!s->outage) {
-		s->outage = true;
-		s->outage_logged = false;
-		log_outage(s);
-	}
-	tv.tv_sec = s->backoff;
-	tv.tv_usec = 0;
 	evtimer_add(s->retry_ev, &tv);
-	s->backoff *= 2;
-	if (s->backoff > MTASTS__STORE_BACKOFF_MAX)
-		s->backoff = MTASTS__STORE_BACKOFF_MAX;
 	j = s->cur;
 	s->cur = NULL;
 	if (j != NULL) {
@@ -297,14 +247,7 @@ static void
 conn_up(struct pg *s)
 {
 	s->state = S_UP;
-	s->backoff = MTASTS__STORE_BACKOFF_MIN;
-	if (s->outage) {
-		s->outage = false;
-		if (s->outage_logged)
-			mtasts__store_log(s->log, s->log_arg, LOG_INFO,
-			    "postgresql store %s: connected again", s->where);
-		s->outage_logged = false;
-	}
+	mtasts__store_outage_end(&s->out, s->where, s->log, s->log_arg);
 }
 
 /* ---- statements --------------------------------------------------------- */
@@ -693,7 +636,7 @@ pg_open(struct event_base *base, const char *uri, void **impl,
 	PQconninfoFree(opts);
 	s->base = base;
 	s->sock_fd = -1;
-	s->backoff = MTASTS__STORE_BACKOFF_MIN;
+	mtasts__store_outage_init(&s->out, "postgresql store");
 	s->conninfo = mtasts__strdup(uri);
 	s->retry_ev = evtimer_new(base, retry_cb, s);
 	s->watch_ev = evtimer_new(base, watch_cb, s);
@@ -859,8 +802,7 @@ pg_set_log(void *impl, mtasts_store_log_cb fn, void *arg)
 
 	s->log = fn;
 	s->log_arg = arg;
-	if (s->outage)
-		log_outage(s);
+	mtasts__store_outage_log(&s->out, s->where, s->log, s->log_arg);
 }
 
 const struct mtasts_store_ops mtasts__store_pgsql_ops = {

@@ -91,15 +91,12 @@ struct rs {
 	int64_t connect_start;
 	struct event *retry_ev;
 	struct event *watch_ev;
-	int backoff;
 	struct mtasts__store_defer *dq;
 	struct rcmd *head, *tail;	/* commands in flight, oldest first */
 	size_t ncmds;
 	mtasts_store_log_cb log;
 	void *log_arg;
-	bool outage;		/* server lost, not back yet */
-	bool outage_logged;
-	char outage_why[160];
+	struct mtasts__store_outage out;
 	int depth;	/* nesting of our handlers on the stack */
 	bool dead;	/* closed while depth > 0 */
 };
@@ -181,17 +178,6 @@ leave(struct rs *s)
 	return s->dead;
 }
 
-static void
-log_outage(struct rs *s)
-{
-	if (s->outage_logged || s->log == NULL)
-		return;
-	s->outage_logged = true;
-	mtasts__store_log(s->log, s->log_arg, LOG_WARNING,
-	    "redis store %s: %s; serving from memory, reconnecting in the "
-	    "background", where(s), s->outage_why);
-}
-
 /* The connection is gone (or never came): go DOWN, schedule a retry. */
 static void
 conn_down(struct rs *s, const char *why)
@@ -200,19 +186,10 @@ conn_down(struct rs *s, const char *why)
 
 	s->ac = NULL;
 	s->state = S_DOWN;
-	if (!s->outage) {
-		s->outage = true;
-		s->outage_logged = false;
-		snprintf(s->outage_why, sizeof(s->outage_why), "%s",
-		    why != NULL && *why != '\0' ? why : "connection lost");
-		log_outage(s);
-	}
-	tv.tv_sec = s->backoff;
+	tv.tv_sec = mtasts__store_outage_begin(&s->out, why, where(s), s->log,
+	    s->log_arg);
 	tv.tv_usec = 0;
 	evtimer_add(s->retry_ev, &tv);
-	s->backoff *= 2;
-	if (s->backoff > MTASTS__STORE_BACKOFF_MAX)
-		s->backoff = MTASTS__STORE_BACKOFF_MAX;
 }
 
 /* Drop the connection ourselves (timeout, protocol or AUTH failure). */
@@ -231,14 +208,7 @@ conn_drop(struct rs *s, const char *why)
 static void
 conn_ok(struct rs *s)
 {
-	s->backoff = MTASTS__STORE_BACKOFF_MIN;
-	if (!s->outage)
-		return;
-	s->outage = false;
-	if (s->outage_logged)
-		mtasts__store_log(s->log, s->log_arg, LOG_INFO,
-		    "redis store %s: connected again", where(s));
-	s->outage_logged = false;
+	mtasts__store_outage_end(&s->out, where(s), s->log, s->log_arg);
 }
 
 static void
@@ -875,7 +845,7 @@ rs_open(struct event_base *base, const char *uri, void **impl,
 	s->port = 6379;
 	s->ttl_grace = -1;
 	s->timeout = TIMEOUT_DEFAULT;
-	s->backoff = MTASTS__STORE_BACKOFF_MIN;
+	mtasts__store_outage_init(&s->out, "redis store");
 	memcpy(s->prefix, PREFIX_DEFAULT, sizeof(PREFIX_DEFAULT));
 	rc = parse_uri(s, uri, err);
 	if (rc != MTASTS_OK) {
@@ -1106,8 +1076,8 @@ rs_set_log(void *impl, mtasts_store_log_cb fn, void *arg)
 
 	s->log = fn;
 	s->log_arg = arg;
-	if (s->outage)
-		log_outage(s);	/* e.g. the server was down at open */
+	/* e.g. the server was down at open */
+	mtasts__store_outage_log(&s->out, where(s), s->log, s->log_arg);
 }
 
 const struct mtasts_store_ops mtasts__store_redis_ops = {
